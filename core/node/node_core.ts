@@ -1,0 +1,643 @@
+/**
+ * One node's whole brain as a pure state machine: events in, effects out.
+ *
+ * It composes liveness, membership, quorum, election, CIB replication, the
+ * policy engine, the transition engine and the LRM's bookkeeping. The daemon
+ * feeds it real packets, timer ticks and agent results; the simulator feeds it
+ * virtual ones. It never reads a clock, a socket or a file.
+ *
+ * Flow, as in DESIGN.md: heartbeats -> liveness -> membership -> quorum ->
+ * election -> (on the DC) CIB status -> policy engine -> transition engine ->
+ * "op" messages -> the target's LRM -> results -> CIB status -> policy engine.
+ *
+ * @example
+ * ```ts
+ * const core = new NodeCore({ self: "n1", cib, keepaliveMs: 100, deadtimeMs: 500 });
+ * const effects = core.step({ type: "tick", now: 0 });
+ * ```
+ * @module
+ */
+
+import type { Cib, CibStatus, ResourceStatus } from "../cib/cib.ts";
+import { type CibVersion, compareVersions, formatVersion } from "../cib/version.ts";
+import { Election } from "../election/election.ts";
+import { type LrmOperation, LrmState } from "../lrm/lrm_state.ts";
+import { MembershipCore, type MembershipReport } from "../membership/membership.ts";
+import { Liveness } from "../messaging/liveness.ts";
+import { computeTransition, type PolicyOutput } from "../pe/policy_engine.ts";
+import { computeQuorum, type QuorumState } from "../quorum/quorum.ts";
+import { TransitionEngine } from "../te/transition_engine.ts";
+import type { ClusterEvent } from "./events.ts";
+import type { Heartbeat, Message, OperationRequestMessage } from "./messages.ts";
+
+/** Configuration of one node core. */
+export interface NodeCoreOptions {
+  /** This node's name (must be a configured node). */
+  self: string;
+  /** The CIB to start from (from disk, or built from the configuration). */
+  cib: Cib;
+  /** Interval between heartbeats. */
+  keepaliveMs: number;
+  /** Silence after which a peer is dead. */
+  deadtimeMs: number;
+  /** Silence after which a heartbeat is late (default: half of deadtime). */
+  warntimeMs?: number;
+  /** Timeout of one operation of an agent (used for the TE's deadlines). */
+  operationTimeoutMs?: (agent: string, action: "start" | "stop" | "monitor") => number;
+  /** Membership generation to start from (persisted, so it never goes back). */
+  generation?: number;
+}
+
+/** Something that happened to the node. */
+export type NodeEvent =
+  | { type: "tick"; now: number }
+  | { type: "message"; now: number; from: string; body: Message }
+  | { type: "op-done"; now: number; opId: string; rc: number };
+
+/** Something the node wants done. */
+export type NodeEffect =
+  | { type: "send"; to: string; body: Message }
+  | { type: "run-op"; op: LrmOperation }
+  | { type: "persist-cib"; cib: Cib }
+  | { type: "event"; event: ClusterEvent };
+
+/** A resource as the status page shows it. */
+export interface ResourceView {
+  /** Resource id. */
+  id: string;
+  /** Agent name. */
+  agent: string;
+  /** Nodes where it is not stopped, with their state. */
+  on: { node: string; state: ResourceStatus["state"]; failCount: number }[];
+  /** Where the policy engine wants it (known on the DC only). */
+  target?: string | null;
+  /** Why (DC only). */
+  reason?: string;
+}
+
+/** Everything `GET /status` needs, from one node's point of view. */
+export interface NodeSnapshot {
+  /** This node. */
+  node: string;
+  /** Configured nodes. */
+  nodes: string[];
+  /** Peers heard within deadtime. */
+  alive: string[];
+  /** Agreed membership, or null while in transition. */
+  membership: { members: string[]; generation: number } | null;
+  /** This node's current proposal. */
+  proposal: { members: string[]; generation: number };
+  /** The DC, or null. */
+  dc: string | null;
+  /** Quorum arithmetic of the agreed membership (null while in transition). */
+  quorum: QuorumState | null;
+  /** CIB version. */
+  cibVersion: CibVersion;
+  /** Resources and where they are. */
+  resources: ResourceView[];
+  /** This node's LRM table. */
+  lrm: Record<string, ResourceStatus>;
+  /** Transition engine summary (DC only). */
+  transition: { id: number; busy: boolean; abortReason: string | null } | null;
+}
+
+interface PeerState {
+  report: Heartbeat;
+  lrmSeq: number;
+  lrm: Record<string, ResourceStatus>;
+}
+
+/** The pure state machine of one node. */
+export class NodeCore {
+  readonly #opts: Required<Omit<NodeCoreOptions, "operationTimeoutMs" | "generation">> & {
+    operationTimeoutMs: (agent: string, action: "start" | "stop" | "monitor") => number;
+  };
+  readonly #liveness: Liveness;
+  readonly #membership: MembershipCore;
+  readonly #election: Election;
+  readonly #lrm = new LrmState();
+  readonly #te: TransitionEngine;
+  readonly #peers = new Map<string, PeerState>();
+  #cib: Cib;
+  #quorum: QuorumState | null = null;
+  #now = 0;
+  #started = false;
+  #nextHeartbeatAt = 0;
+  #probesPending = 0;
+  #ready = false;
+  #inTransitionSince: number | null = 0;
+  #selfStopped = false;
+  #transitionCounter = 0;
+  #lastPolicy: PolicyOutput | null = null;
+  #lastPolicyKey = "";
+  #lastCibRequestAt = -Infinity;
+  #effects: NodeEffect[] = [];
+
+  /** Creates the core; nothing happens until the first event. */
+  constructor(opts: NodeCoreOptions) {
+    if (!opts.cib.config.nodes.some((n) => n.name === opts.self)) {
+      throw new Error(`node ${opts.self} is not in the configuration's node list`);
+    }
+    if (opts.deadtimeMs <= opts.keepaliveMs) {
+      throw new RangeError(
+        `deadtime (${opts.deadtimeMs} ms) must exceed keepalive (${opts.keepaliveMs} ms)`,
+      );
+    }
+    this.#opts = {
+      self: opts.self,
+      cib: opts.cib,
+      keepaliveMs: opts.keepaliveMs,
+      deadtimeMs: opts.deadtimeMs,
+      warntimeMs: opts.warntimeMs ?? Math.floor(opts.deadtimeMs / 2),
+      operationTimeoutMs: opts.operationTimeoutMs ?? (() => 20_000),
+    };
+    this.#cib = opts.cib;
+    this.#liveness = new Liveness({
+      deadtimeMs: opts.deadtimeMs,
+      warntimeMs: this.#opts.warntimeMs,
+    });
+    this.#membership = new MembershipCore(opts.self, opts.generation ?? 0);
+    this.#election = new Election(opts.self);
+    this.#te = new TransitionEngine({
+      resendMs: opts.keepaliveMs * 2,
+      timeoutMs: (a) => {
+        const agent = this.#cib.config.resources.find((r) => r.id === a.resource)?.agent ?? "";
+        return this.#opts.operationTimeoutMs(agent, a.action) + opts.deadtimeMs;
+      },
+    });
+  }
+
+  /** This node's name. */
+  get self(): string {
+    return this.#opts.self;
+  }
+
+  /** The local CIB copy. */
+  get cib(): Cib {
+    return this.#cib;
+  }
+
+  /** The current DC, or null. */
+  get dc(): string | null {
+    return this.#election.dc;
+  }
+
+  /** The agreed membership, or null while in transition. */
+  get membership(): { members: string[]; generation: number } | null {
+    return this.#membership.agreed;
+  }
+
+  /** Quorum of the agreed membership. */
+  get quorum(): QuorumState | null {
+    return this.#quorum;
+  }
+
+  /** This node's LRM table. */
+  lrmTable(): Record<string, ResourceStatus> {
+    return this.#lrm.table();
+  }
+
+  /** Feeds one event; returns the effects to carry out, in order. */
+  step(event: NodeEvent): NodeEffect[] {
+    if (event.now < this.#now) {
+      throw new RangeError(`time went backwards: ${event.now} < ${this.#now}`);
+    }
+    this.#now = event.now;
+    if (!this.#started) this.#boot();
+    switch (event.type) {
+      case "tick":
+        this.#onTick();
+        break;
+      case "message":
+        this.#onMessage(event.from, event.body);
+        break;
+      case "op-done":
+        this.#onOpDone(event.opId, event.rc);
+        break;
+    }
+    this.#refresh();
+    if (this.#now >= this.#nextHeartbeatAt) this.#broadcastHeartbeat();
+    const out = this.#effects;
+    this.#effects = [];
+    return out;
+  }
+
+  /** The node's view of the cluster for the status page. */
+  snapshot(): NodeSnapshot {
+    const agreed = this.#membership.agreed;
+    const status = this.#election.isDc ? this.#statusFromReports() : this.#cib.status;
+    const placements = new Map((this.#lastPolicy?.placements ?? []).map((p) => [p.resource, p]));
+    const resources = this.#cib.config.resources.map((r): ResourceView => {
+      const on = Object.entries(status)
+        .filter(([, rs]) => rs[r.id] && rs[r.id].state !== "stopped")
+        .map(([node, rs]) => ({ node, state: rs[r.id].state, failCount: rs[r.id].failCount }));
+      const view: ResourceView = { id: r.id, agent: r.agent, on };
+      const p = placements.get(r.id);
+      if (this.#election.isDc && p) {
+        view.target = p.node;
+        view.reason = p.reason;
+      }
+      return view;
+    });
+    return {
+      node: this.self,
+      nodes: this.#cib.config.nodes.map((n) => n.name),
+      alive: this.#liveness.alive(),
+      membership: agreed,
+      proposal: this.#membership.proposal,
+      dc: this.#election.dc,
+      quorum: this.#quorum,
+      cibVersion: this.#cib.version,
+      resources,
+      lrm: this.#lrm.table(),
+      transition: this.#election.isDc
+        ? { id: this.#te.transition, busy: this.#te.busy, abortReason: this.#te.abortReason }
+        : null,
+    };
+  }
+
+  /** The last placement the policy engine computed here (DC only). */
+  lastPolicy(): PolicyOutput | null {
+    return this.#lastPolicy;
+  }
+
+  // --- events -------------------------------------------------------------
+
+  #boot(): void {
+    this.#started = true;
+    // Probe every configured resource before joining anyone, so the cluster
+    // learns what already runs here instead of trusting old status.
+    for (const r of this.#cib.config.resources) {
+      const op = this.#lrm.request(
+        { resource: r.id, action: "monitor", agent: r.agent, params: r.params, origin: "probe" },
+        r.monitorMs,
+      );
+      if (op) {
+        this.#probesPending++;
+        this.#emit({ type: "run-op", op });
+      }
+    }
+    this.#ready = this.#probesPending === 0;
+  }
+
+  #onTick(): void {
+    const { dead, late } = this.#liveness.tick(this.#now);
+    for (const peer of late) {
+      this.#event("node-late", `heartbeat from ${peer} is late`, peer);
+    }
+    for (const peer of dead) {
+      this.#peers.delete(peer);
+      this.#event("node-lost", `node ${peer} lost (silent for ${this.#opts.deadtimeMs} ms)`, peer);
+    }
+    for (const op of this.#lrm.dueMonitors(this.#now)) this.#emit({ type: "run-op", op });
+  }
+
+  #onMessage(from: string, body: Message): void {
+    if (from === this.self || !this.#isConfigured(from)) return;
+    switch (body.type) {
+      case "hb": {
+        if (this.#liveness.heard(from, this.#now)) {
+          this.#event("node-up", `node ${from} is up`, from);
+        }
+        const prev = this.#peers.get(from);
+        const lrmNewer = !prev || body.lrm.seq >= prev.lrmSeq ||
+          body.membership.agreedGeneration < prev.report.membership.agreedGeneration;
+        this.#peers.set(from, {
+          report: body,
+          lrmSeq: lrmNewer ? body.lrm.seq : prev!.lrmSeq,
+          lrm: lrmNewer ? body.lrm.resources : prev!.lrm,
+        });
+        if (this.#election.isDc) {
+          for (const [actionId, ok] of body.done) this.#actionResult(actionId, ok);
+        }
+        break;
+      }
+      case "op":
+        this.#onOperationRequest(from, body);
+        break;
+      case "op-result": {
+        const peer = this.#peers.get(from);
+        if (peer && body.lrm.seq >= peer.lrmSeq) {
+          peer.lrmSeq = body.lrm.seq;
+          peer.lrm = body.lrm.resources;
+        }
+        if (this.#election.isDc) this.#actionResult(body.actionId, body.ok);
+        break;
+      }
+      case "cib":
+        if (compareVersions(body.cib.version, this.#cib.version) > 0) {
+          this.#cib = body.cib;
+          this.#emit({ type: "persist-cib", cib: this.#cib });
+        }
+        break;
+      case "cib-req":
+        this.#emit({ type: "send", to: from, body: { type: "cib", cib: this.#cib } });
+        break;
+    }
+  }
+
+  #onOperationRequest(from: string, req: OperationRequestMessage): void {
+    // Only the DC of our agreed membership may direct this LRM.
+    if (from !== this.#election.dc || !this.#membership.agreed) return;
+    const known = this.#lrm.doneResult(req.actionId);
+    if (known !== undefined) {
+      this.#sendResult(from, req.actionId, known, -1);
+      return;
+    }
+    if (this.#lrm.knows(req.actionId)) return;
+    const op = this.#lrm.request({
+      resource: req.resource,
+      action: req.action,
+      agent: req.agent,
+      params: req.params,
+      origin: "dc",
+      actionId: req.actionId,
+      requestedBy: from,
+    }, req.monitorMs);
+    if (op) this.#emit({ type: "run-op", op });
+    this.#heartbeatSoon();
+  }
+
+  #onOpDone(opId: string, rc: number): void {
+    const { outcome, next } = this.#lrm.complete(opId, rc, this.#now);
+    if (next) this.#emit({ type: "run-op", op: next });
+    if (!outcome) return;
+    const { op, after, before } = outcome;
+    if (op.origin === "probe") {
+      this.#probesPending--;
+      if (this.#probesPending === 0) this.#ready = true;
+      if (after !== "stopped") {
+        this.#event("resource-started", `probe found ${op.resource} ${after} here`, op.resource);
+      }
+    } else if (after === "started" && before !== "started") {
+      this.#event(
+        "resource-started",
+        `resource ${op.resource} started on ${this.self}`,
+        op.resource,
+      );
+    } else if (after === "stopped" && before !== "stopped") {
+      this.#event(
+        "resource-stopped",
+        `resource ${op.resource} stopped on ${this.self}`,
+        op.resource,
+      );
+    }
+    if (after === "failed" && before !== "failed") {
+      this.#event(
+        "resource-failed",
+        `${op.action} of ${op.resource} failed on ${this.self} (rc ${rc})`,
+        op.resource,
+      );
+    }
+    if (op.origin === "dc" && op.actionId && op.requestedBy) {
+      this.#sendResult(op.requestedBy, op.actionId, outcome.ok, rc);
+      if (this.#election.isDc) this.#actionResult(op.actionId, outcome.ok);
+    }
+    this.#heartbeatSoon();
+  }
+
+  // --- the pipeline -------------------------------------------------------
+
+  /** Recomputes membership, quorum and election, then coordinates if DC. */
+  #refresh(): void {
+    const reports = new Map<string, MembershipReport>();
+    for (const [peer, s] of this.#peers) reports.set(peer, s.report.membership);
+    const change = this.#membership.update({
+      alive: this.#liveness.alive(),
+      reports,
+      ready: this.#ready,
+      active: this.#lrm.active(),
+    });
+    if (change.proposalChanged) this.#heartbeatSoon();
+    const agreed = this.#membership.agreed;
+    if (change.agreedChanged) {
+      if (agreed) {
+        this.#event(
+          "membership",
+          `membership ${agreed.generation}: ${agreed.members.join(", ")}`,
+        );
+      }
+      const votes = Object.fromEntries(this.#cib.config.nodes.map((n) => [n.name, n.votes]));
+      const before = this.#quorum?.quorate;
+      this.#quorum = agreed ? computeQuorum({ members: agreed.members, votes }) : null;
+      if (this.#quorum && this.#quorum.quorate !== before) {
+        this.#event(
+          "quorum",
+          `partition ${
+            this.#quorum.quorate ? "has" : "lost"
+          } quorum (${this.#quorum.votes} of ${this.#quorum.expected} votes)`,
+        );
+      }
+      const priority = Object.fromEntries(this.#cib.config.nodes.map((n) => [n.name, n.priority]));
+      const wasDc = this.#election.isDc;
+      const { dc, changed } = this.#election.update(agreed, priority);
+      if (changed && dc) this.#event("dc-elected", `DC is ${dc}`, dc);
+      if (wasDc || this.#election.isDc) {
+        this.#te.abort("membership changed");
+        this.#lastPolicyKey = "";
+      }
+      this.#inTransitionSince = agreed ? null : this.#now;
+      this.#heartbeatSoon();
+    }
+    this.#selfStopIfCutOff();
+    if (this.#election.isDc) this.#coordinate();
+  }
+
+  /**
+   * A node that cannot agree on any membership for deadtime gives up its
+   * resources: a majority elsewhere may already be starting them.
+   */
+  #selfStopIfCutOff(): void {
+    if (this.#membership.agreed) {
+      this.#selfStopped = false;
+      return;
+    }
+    if (this.#inTransitionSince === null) this.#inTransitionSince = this.#now;
+    if (this.#selfStopped || this.#now - this.#inTransitionSince < this.#opts.deadtimeMs) return;
+    this.#selfStopped = true;
+    const stops = this.#lrm.stopAll();
+    if (stops.length) {
+      this.#event(
+        "self-stop",
+        `no agreed membership for ${this.#opts.deadtimeMs} ms: stopping ${
+          stops.map((s) => s.resource).join(", ")
+        }`,
+      );
+    }
+    for (const op of stops) this.#emit({ type: "run-op", op });
+  }
+
+  /** The DC's work: sync the CIB, record status, plan and run transitions. */
+  #coordinate(): void {
+    const agreed = this.#membership.agreed!;
+    const members = agreed.members;
+    // Newest CIB wins: fetch it from any member that has a newer one.
+    let newest: { node: string; version: CibVersion } | null = null;
+    for (const m of members) {
+      const v = this.#peers.get(m)?.report.cibVersion;
+      if (v && compareVersions(v, newest?.version ?? this.#cib.version) > 0) {
+        newest = { node: m, version: v };
+      }
+    }
+    if (newest) {
+      if (this.#now - this.#lastCibRequestAt >= this.#opts.keepaliveMs) {
+        this.#lastCibRequestAt = this.#now;
+        this.#emit({ type: "send", to: newest.node, body: { type: "cib-req" } });
+      }
+      return;
+    }
+
+    const status = this.#statusFromReports();
+    if (JSON.stringify(status) !== JSON.stringify(this.#cib.status)) {
+      const v = this.#cib.version;
+      this.#cib = { ...this.#cib, version: { ...v, numUpdates: v.numUpdates + 1 }, status };
+      this.#emit({ type: "persist-cib", cib: this.#cib });
+      for (const m of members) {
+        if (m !== this.self) {
+          this.#emit({ type: "send", to: m, body: { type: "cib", cib: this.#cib } });
+        }
+      }
+    }
+
+    for (const d of this.#te.tick(this.#now, members)) this.#dispatch(d.action.id, d.action);
+    if (this.#te.busy) {
+      if (this.#anyNewFailure(status)) this.#te.abort("a resource failed");
+      return;
+    }
+    const key = JSON.stringify([
+      agreed.generation,
+      this.#quorum?.quorate,
+      this.#cib.version.epoch,
+      status,
+    ]);
+    if (key === this.#lastPolicyKey) return;
+    this.#lastPolicyKey = key;
+    const policy = computeTransition({
+      config: this.#cib.config,
+      members,
+      quorate: this.#quorum?.quorate ?? false,
+      status,
+    });
+    this.#lastPolicy = policy;
+    if (policy.actions.length === 0) return;
+    const id = ++this.#transitionCounter;
+    this.#event(
+      "transition",
+      `transition ${id}: ${
+        policy.actions.map((a) => `${a.action} ${a.resource} on ${a.node}`).join(", ")
+      }`,
+    );
+    for (const d of this.#te.start(id, policy.actions, this.#now)) {
+      this.#dispatch(d.action.id, d.action);
+    }
+  }
+
+  #dispatch(
+    localId: string,
+    action: { resource: string; action: "start" | "stop"; node: string },
+  ): void {
+    const rsc = this.#cib.config.resources.find((r) => r.id === action.resource);
+    const body: OperationRequestMessage = {
+      type: "op",
+      actionId: this.#actionId(localId),
+      resource: action.resource,
+      action: action.action,
+      // An orphan's agent is known only to the LRM that runs it, which stops
+      // with the agent and parameters it started with.
+      agent: rsc?.agent ?? "orphan",
+      params: rsc?.params ?? {},
+      monitorMs: rsc?.monitorMs ?? 0,
+    };
+    if (action.node === this.self) this.#onOperationRequest(this.self, body);
+    else this.#emit({ type: "send", to: action.node, body });
+  }
+
+  /** DC action ids are unique across DCs and transitions. */
+  #actionId(localId: string): string {
+    return `${this.self}:${this.#membership.agreed?.generation}:${this.#te.transition}:${localId}`;
+  }
+
+  #actionResult(actionId: string, ok: boolean): void {
+    const prefix = this.#actionId("");
+    if (!actionId.startsWith(prefix)) return;
+    for (const d of this.#te.result(actionId.slice(prefix.length), ok, this.#now)) {
+      this.#dispatch(d.action.id, d.action);
+    }
+  }
+
+  #anyNewFailure(status: CibStatus): boolean {
+    for (const [node, rs] of Object.entries(status)) {
+      for (const [id, s] of Object.entries(rs)) {
+        if (s.state === "failed" && this.#cib.status[node]?.[id]?.state !== "failed") return true;
+      }
+    }
+    return false;
+  }
+
+  /** Status of the agreed members as their LRMs last reported it. */
+  #statusFromReports(): CibStatus {
+    const members = this.#membership.agreed?.members ?? [this.self];
+    const status: CibStatus = {};
+    for (const m of members) {
+      const lrm = m === this.self ? this.#lrm.table() : this.#peers.get(m)?.lrm;
+      if (lrm) status[m] = sortKeys(lrm);
+    }
+    return status;
+  }
+
+  // --- output helpers -------------------------------------------------------
+
+  #broadcastHeartbeat(): void {
+    this.#nextHeartbeatAt = this.#now + this.#opts.keepaliveMs;
+    const body: Heartbeat = {
+      type: "hb",
+      membership: this.#membership.report(),
+      dc: this.#election.dc,
+      cibVersion: this.#cib.version,
+      lrm: { seq: this.#lrm.seq, resources: this.#lrm.table() },
+      done: this.#lrm.done(),
+    };
+    for (const n of this.#cib.config.nodes) {
+      if (n.name !== this.self) this.#emit({ type: "send", to: n.name, body });
+    }
+  }
+
+  /** Sends a heartbeat at the end of this step (news travels at once, not at the next beat). */
+  #heartbeatSoon(): void {
+    this.#nextHeartbeatAt = Math.min(this.#nextHeartbeatAt, this.#now);
+  }
+
+  #sendResult(to: string, actionId: string, ok: boolean, rc: number): void {
+    if (to === this.self) return;
+    this.#emit({
+      type: "send",
+      to,
+      body: {
+        type: "op-result",
+        actionId,
+        ok,
+        rc,
+        lrm: { seq: this.#lrm.seq, resources: this.#lrm.table() },
+      },
+    });
+  }
+
+  #isConfigured(node: string): boolean {
+    return this.#cib.config.nodes.some((n) => n.name === node);
+  }
+
+  #emit(effect: NodeEffect): void {
+    this.#effects.push(effect);
+  }
+
+  #event(kind: ClusterEvent["kind"], text: string, subject?: string): void {
+    this.#emit({ type: "event", event: subject ? { kind, text, subject } : { kind, text } });
+  }
+}
+
+function sortKeys<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** Formats a version for logs (re-exported for shells). */
+export { formatVersion };

@@ -1,0 +1,192 @@
+/**
+ * End-to-end tests of the compiled binary `dist/vigil`.
+ *
+ * The binary is (re)built with `deno run -A scripts/compile.ts` when it is missing or
+ * older than any source file. Then `--version`, `--help` and `demo` are run as a user
+ * would run them. The demo must report its failover time and leave no process or
+ * temporary directory behind.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, sep } from "node:path";
+import process from "node:process";
+import { binaryPath, isBinaryStale, repoRoot, tool } from "../../scripts/compile.ts";
+
+/** How long the demo may run before it is killed. */
+const DEMO_TIMEOUT_MS = 120_000;
+/** How long a quick command (`--version`, `--help`) may run. */
+const QUICK_TIMEOUT_MS = 30_000;
+/** How long after the demo exits its node processes may take to disappear. */
+const EXIT_GRACE_MS = 2_000;
+
+/** What one run of the binary produced. */
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  pid: number | undefined;
+}
+
+let built: Promise<void> | undefined;
+
+/** Builds `dist/vigil` once per test run if it is missing or stale. */
+function ensureBinary(): Promise<void> {
+  built ??= new Promise<void>((resolveBuild, rejectBuild) => {
+    if (!isBinaryStale()) return resolveBuild();
+    const child = spawn(tool("deno"), ["run", "-A", join(repoRoot, "scripts", "compile.ts")], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.on("error", rejectBuild);
+    child.on("close", (code) => {
+      if (code === 0 && existsSync(binaryPath)) resolveBuild();
+      else rejectBuild(new Error(`scripts/compile.ts failed (exit ${code}):\n${output}`));
+    });
+  });
+  return built;
+}
+
+/** Runs `dist/vigil` with `args`, killing it by PID after `timeoutMs`. */
+function runBinary(args: string[], timeoutMs: number): Promise<Run> {
+  return new Promise((resolveRun, rejectRun) => {
+    const child = spawn(binaryPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid !== undefined) {
+        try {
+          process.kill(child.pid, "SIGKILL");
+        } catch { /* already gone */ }
+      }
+    }, timeoutMs);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      rejectRun(error);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolveRun({ code, signal, stdout, stderr, timedOut, pid: child.pid });
+    });
+  });
+}
+
+/** Last 40 lines of a run's output, for failure messages. */
+function describe(run: Run): string {
+  const tail = (text: string) => text.trimEnd().split("\n").slice(-40).join("\n");
+  return `exit ${run.code}${run.signal ? ` (signal ${run.signal})` : ""}` +
+    `${run.timedOut ? ", killed after timeout" : ""}\n` +
+    `--- stdout (tail) ---\n${tail(run.stdout)}\n--- stderr (tail) ---\n${tail(run.stderr)}`;
+}
+
+/** Whether `pid` names a live process (a zombie counts as gone: it has exited). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false; // gone between the two looks
+  }
+}
+
+/** PIDs in `pids` still alive after waiting up to `graceMs` for them to exit. */
+async function survivors(pids: number[], graceMs: number): Promise<number[]> {
+  const deadline = Date.now() + graceMs;
+  let alive = pids.filter(isAlive);
+  while (alive.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    alive = alive.filter(isAlive);
+  }
+  return alive;
+}
+
+/** Whether `dir` lies inside the system's temporary directory (safe to remove). */
+function insideTmp(dir: string): boolean {
+  const roots = new Set([resolve(tmpdir()), "/tmp"]);
+  try {
+    roots.add(realpathSync(tmpdir()));
+  } catch { /* keep the others */ }
+  const path = resolve(dir);
+  return [...roots].some((root) => path.startsWith(root + sep));
+}
+
+Deno.test("dist/vigil --version prints the version", async () => {
+  await ensureBinary();
+  const run = await runBinary(["--version"], QUICK_TIMEOUT_MS);
+  assert.equal(run.code, 0, describe(run));
+  assert.match(run.stdout, /^vigil \d+\.\d+\.\d+/m, describe(run));
+});
+
+Deno.test("dist/vigil --help names the commands", async () => {
+  await ensureBinary();
+  const run = await runBinary(["--help"], QUICK_TIMEOUT_MS);
+  assert.equal(run.code, 0, describe(run));
+  for (const command of ["run", "status", "demo"]) {
+    assert.match(run.stdout, new RegExp(`\\b${command}\\b`), `--help lacks "${command}"`);
+  }
+});
+
+Deno.test("dist/vigil demo fails over and cleans up after itself", async () => {
+  await ensureBinary();
+  const run = await runBinary(["demo"], DEMO_TIMEOUT_MS);
+  const lines = run.stdout.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+
+  const nodePids = new Map<string, number>();
+  const stateDirs: string[] = [];
+  for (const line of lines) {
+    const node = line.match(/^node (\S+) pid (\d+)$/);
+    if (node) nodePids.set(node[1], Number(node[2]));
+    const state = line.match(/^state (.+)$/);
+    if (state) stateDirs.push(state[1]);
+  }
+
+  // Look for leftovers first, whatever the outcome, so they can be cleaned up.
+  const pids = [...nodePids.values()];
+  const leftPids = await survivors(pids, EXIT_GRACE_MS);
+  const leftDirs = stateDirs.filter((dir) => existsSync(dir));
+  for (const pid of leftPids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch { /* gone meanwhile */ }
+  }
+  for (const dir of leftDirs) {
+    if (insideTmp(dir)) rmSync(dir, { recursive: true, force: true });
+  }
+
+  assert.equal(run.timedOut, false, `demo ran over ${DEMO_TIMEOUT_MS / 1000} s\n${describe(run)}`);
+  assert.equal(run.code, 0, describe(run));
+
+  const last = lines.at(-1) ?? "";
+  const figures = last.match(/^failover (\d+) ms \(detected in (\d+) ms\)$/);
+  assert.ok(figures, `last line is not "failover N ms (detected in M ms)": ${last}`);
+  const failover = Number(figures[1]);
+  const detected = Number(figures[2]);
+  assert.ok(detected > 0, `detection time must be positive: ${last}`);
+  assert.ok(failover >= detected, `failover must not be shorter than detection: ${last}`);
+
+  assert.ok(pids.length > 0, `demo announced no "node <name> pid <PID>" lines\n${describe(run)}`);
+  assert.equal(stateDirs.length, 1, `demo must announce one "state <DIR>" line\n${describe(run)}`);
+  const names = [...nodePids].filter(([, pid]) => leftPids.includes(pid)).map(([n, p]) =>
+    `${n}:${p}`
+  );
+  assert.deepEqual(names, [], `node processes still running after the demo exited (killed now)`);
+  assert.deepEqual(leftDirs, [], `state directory left behind after the demo exited`);
+});
