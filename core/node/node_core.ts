@@ -46,6 +46,11 @@ export interface NodeCoreOptions {
   operationTimeoutMs?: (agent: string, action: "start" | "stop" | "monitor") => number;
   /** Membership generation to start from (persisted, so it never goes back). */
   generation?: number;
+  /**
+   * After boot, the DC waits this long for every configured node to join
+   * before placing resources (Heartbeat's initdead; default: 2 x deadtime).
+   */
+  initdeadMs?: number;
 }
 
 /** Something that happened to the node. */
@@ -116,7 +121,9 @@ export class NodeCore {
   readonly #membership: MembershipCore;
   readonly #election: Election;
   readonly #lrm = new LrmState();
-  readonly #te: TransitionEngine;
+  #te: TransitionEngine;
+  #transitionPrefix = "";
+  #bootedAt = 0;
   readonly #peers = new Map<string, PeerState>();
   #cib: Cib;
   #quorum: QuorumState | null = null;
@@ -149,6 +156,7 @@ export class NodeCore {
       keepaliveMs: opts.keepaliveMs,
       deadtimeMs: opts.deadtimeMs,
       warntimeMs: opts.warntimeMs ?? Math.floor(opts.deadtimeMs / 2),
+      initdeadMs: opts.initdeadMs ?? opts.deadtimeMs * 2,
       operationTimeoutMs: opts.operationTimeoutMs ?? (() => 20_000),
     };
     this.#cib = opts.cib;
@@ -158,11 +166,15 @@ export class NodeCore {
     });
     this.#membership = new MembershipCore(opts.self, opts.generation ?? 0);
     this.#election = new Election(opts.self);
-    this.#te = new TransitionEngine({
-      resendMs: opts.keepaliveMs * 2,
+    this.#te = this.#newTransitionEngine();
+  }
+
+  #newTransitionEngine(): TransitionEngine {
+    return new TransitionEngine({
+      resendMs: this.#opts.keepaliveMs * 2,
       timeoutMs: (a) => {
         const agent = this.#cib.config.resources.find((r) => r.id === a.resource)?.agent ?? "";
-        return this.#opts.operationTimeoutMs(agent, a.action) + opts.deadtimeMs;
+        return this.#opts.operationTimeoutMs(agent, a.action) + this.#opts.deadtimeMs;
       },
     });
   }
@@ -265,6 +277,7 @@ export class NodeCore {
 
   #boot(): void {
     this.#started = true;
+    this.#bootedAt = this.#now;
     // Probe every configured resource before joining anyone, so the cluster
     // learns what already runs here instead of trusting old status.
     for (const r of this.#cib.config.resources) {
@@ -433,7 +446,10 @@ export class NodeCore {
       const { dc, changed } = this.#election.update(agreed, priority);
       if (changed && dc) this.#event("dc-elected", `DC is ${dc}`, dc);
       if (wasDc || this.#election.isDc) {
-        this.#te.abort("membership changed");
+        // Abandon the transition: late results of its actions no longer match,
+        // and operations still in flight show as starting/stopping, which the
+        // policy engine waits for.
+        this.#te = this.#newTransitionEngine();
         this.#lastPolicyKey = "";
       }
       this.#inTransitionSince = agreed ? null : this.#now;
@@ -504,6 +520,8 @@ export class NodeCore {
       if (this.#anyNewFailure(status)) this.#te.abort("a resource failed");
       return;
     }
+    const allJoined = members.length === this.#cib.config.nodes.length;
+    if (!allJoined && this.#now - this.#bootedAt < this.#opts.initdeadMs) return;
     const key = JSON.stringify([
       agreed.generation,
       this.#quorum?.quorate,
@@ -521,6 +539,7 @@ export class NodeCore {
     this.#lastPolicy = policy;
     if (policy.actions.length === 0) return;
     const id = ++this.#transitionCounter;
+    this.#transitionPrefix = `${this.self}:${agreed.generation}:${id}:`;
     this.#event(
       "transition",
       `transition ${id}: ${
@@ -539,7 +558,7 @@ export class NodeCore {
     const rsc = this.#cib.config.resources.find((r) => r.id === action.resource);
     const body: OperationRequestMessage = {
       type: "op",
-      actionId: this.#actionId(localId),
+      actionId: this.#transitionPrefix + localId,
       resource: action.resource,
       action: action.action,
       // An orphan's agent is known only to the LRM that runs it, which stops
@@ -552,13 +571,9 @@ export class NodeCore {
     else this.#emit({ type: "send", to: action.node, body });
   }
 
-  /** DC action ids are unique across DCs and transitions. */
-  #actionId(localId: string): string {
-    return `${this.self}:${this.#membership.agreed?.generation}:${this.#te.transition}:${localId}`;
-  }
-
+  /** DC action ids are `dc:generation:transition:action`, unique across DCs and transitions. */
   #actionResult(actionId: string, ok: boolean): void {
-    const prefix = this.#actionId("");
+    const prefix = this.#transitionPrefix;
     if (!actionId.startsWith(prefix)) return;
     for (const d of this.#te.result(actionId.slice(prefix.length), ok, this.#now)) {
       this.#dispatch(d.action.id, d.action);
