@@ -200,8 +200,11 @@ export class LrmState {
   stopAll(): LrmOperation[] {
     const out: LrmOperation[] = [];
     for (const [id, r] of this.#resources) {
-      if (r.status.state === "stopped" || r.status.state === "stopping") continue;
-      if (r.running || r.queue.some((q) => q.action === "stop")) continue;
+      if (r.queue.some((q) => q.action === "stop")) continue;
+      if (r.running?.action === "stop") continue;
+      // A resource with an operation in flight (a start, a monitor) may be
+      // running once it ends: queue the stop behind it.
+      if (!r.running && r.status.state === "stopped") continue;
       const op = this.request(
         { resource: id, action: "stop", agent: r.agent, params: r.params, origin: "self-stop" },
         r.monitorMs,

@@ -80,7 +80,8 @@ export class MembershipCore {
   /** Creates the state machine; `generation` seeds the counter (e.g. from disk). */
   constructor(self: string, generation = 0) {
     this.self = self;
-    this.#proposal = { members: [self], generation };
+    // Empty until the first update, so the first agreement gets a fresh generation.
+    this.#proposal = { members: [], generation };
     this.#agreedGeneration = generation;
   }
 

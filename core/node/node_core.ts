@@ -57,7 +57,9 @@ export interface NodeCoreOptions {
 export type NodeEvent =
   | { type: "tick"; now: number }
   | { type: "message"; now: number; from: string; body: Message }
-  | { type: "op-done"; now: number; opId: string; rc: number };
+  | { type: "op-done"; now: number; opId: string; rc: number }
+  /** The daemon is stopping: give every resource up and leave the membership. */
+  | { type: "shutdown"; now: number };
 
 /** Something the node wants done. */
 export type NodeEffect =
@@ -124,6 +126,7 @@ export class NodeCore {
   #te: TransitionEngine;
   #transitionPrefix = "";
   #bootedAt = 0;
+  #sawWholeCluster = false;
   readonly #peers = new Map<string, PeerState>();
   #cib: Cib;
   #quorum: QuorumState | null = null;
@@ -132,6 +135,7 @@ export class NodeCore {
   #nextHeartbeatAt = 0;
   #probesPending = 0;
   #ready = false;
+  #shuttingDown = false;
   #inTransitionSince: number | null = 0;
   #selfStopped = false;
   #transitionCounter = 0;
@@ -226,6 +230,9 @@ export class NodeCore {
       case "op-done":
         this.#onOpDone(event.opId, event.rc);
         break;
+      case "shutdown":
+        this.#onShutdown();
+        break;
     }
     this.#refresh();
     if (this.#now >= this.#nextHeartbeatAt) this.#broadcastHeartbeat();
@@ -293,6 +300,20 @@ export class NodeCore {
     this.#ready = this.#probesPending === 0;
   }
 
+  #onShutdown(): void {
+    if (this.#shuttingDown) return;
+    this.#shuttingDown = true;
+    // Not ready: peers leave this node out of their next membership at once.
+    this.#ready = false;
+    for (const op of this.#lrm.stopAll()) this.#emit({ type: "run-op", op });
+    this.#heartbeatSoon();
+  }
+
+  /** True once shutdown has started and no resource is active or busy here. */
+  get stopped(): boolean {
+    return this.#shuttingDown && this.#lrm.active().length === 0 && !this.#lrm.busy();
+  }
+
   #onTick(): void {
     const { dead, late } = this.#liveness.tick(this.#now);
     for (const peer of late) {
@@ -351,7 +372,7 @@ export class NodeCore {
 
   #onOperationRequest(from: string, req: OperationRequestMessage): void {
     // Only the DC of our agreed membership may direct this LRM.
-    if (from !== this.#election.dc || !this.#membership.agreed) return;
+    if (from !== this.#election.dc || !this.#membership.agreed || this.#shuttingDown) return;
     const known = this.#lrm.doneResult(req.actionId);
     if (known !== undefined) {
       this.#sendResult(from, req.actionId, known, -1);
@@ -378,7 +399,7 @@ export class NodeCore {
     const { op, after, before } = outcome;
     if (op.origin === "probe") {
       this.#probesPending--;
-      if (this.#probesPending === 0) this.#ready = true;
+      if (this.#probesPending === 0) this.#ready = !this.#shuttingDown;
       if (after !== "stopped") {
         this.#event("resource-started", `probe found ${op.resource} ${after} here`, op.resource);
       }
@@ -423,6 +444,7 @@ export class NodeCore {
     });
     if (change.proposalChanged) this.#heartbeatSoon();
     const agreed = this.#membership.agreed;
+    if (agreed?.members.length === this.#cib.config.nodes.length) this.#sawWholeCluster = true;
     if (change.agreedChanged) {
       if (agreed) {
         this.#event(
@@ -456,7 +478,8 @@ export class NodeCore {
       this.#heartbeatSoon();
     }
     this.#selfStopIfCutOff();
-    if (this.#election.isDc) this.#coordinate();
+    // A DC plans only once its own probes told it what already runs here.
+    if (this.#election.isDc && this.#ready) this.#coordinate();
   }
 
   /**
@@ -520,8 +543,8 @@ export class NodeCore {
       if (this.#anyNewFailure(status)) this.#te.abort("a resource failed");
       return;
     }
-    const allJoined = members.length === this.#cib.config.nodes.length;
-    if (!allJoined && this.#now - this.#bootedAt < this.#opts.initdeadMs) return;
+    // initdead: after boot, wait for the whole cluster once (or initdead) before placing.
+    if (!this.#sawWholeCluster && this.#now - this.#bootedAt < this.#opts.initdeadMs) return;
     const key = JSON.stringify([
       agreed.generation,
       this.#quorum?.quorate,

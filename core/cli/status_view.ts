@@ -1,0 +1,79 @@
+/**
+ * Renders a status document as one screen of text, the way crm_mon does.
+ *
+ * @example
+ * ```text
+ * Cluster of 3 nodes, seen from n1 (vigil 0.1.0)
+ * Current DC: n1 - partition with quorum (3 of 3 votes, 2 needed)
+ * Membership generation 4; CIB version 0.1.7
+ *
+ * Node List:
+ *   * Online: [ n1 n2 n3 ]
+ *
+ * Full List of Resources:
+ *   * web   (HttpService):   Started n2
+ * ```
+ * @module
+ */
+
+import type { StatusDocument } from "../api/status_app.ts";
+import { formatVersion } from "../cib/version.ts";
+
+/** Formats `doc` as crm_mon-style text. */
+export function renderStatus(doc: StatusDocument): string {
+  const lines: string[] = [];
+  lines.push(`Cluster of ${doc.nodes.length} nodes, seen from ${doc.node} (vigil ${doc.version})`);
+  if (doc.dc && doc.quorum) {
+    const q = doc.quorum;
+    lines.push(
+      `Current DC: ${doc.dc} - partition ${
+        q.quorate ? "with" : "WITHOUT"
+      } quorum (${q.votes} of ${q.expected} votes, ${q.needed} needed)`,
+    );
+  } else {
+    lines.push("Current DC: NONE - membership in transition");
+  }
+  lines.push(
+    `Membership generation ${doc.membership?.generation ?? "-"}; CIB version ${
+      formatVersion(doc.cibVersion)
+    }`,
+  );
+  lines.push("", "Node List:");
+  const members = doc.membership?.members ?? [];
+  const online = doc.nodes.filter((n) => members.includes(n));
+  const offline = doc.nodes.filter((n) => !members.includes(n));
+  lines.push(`  * Online: [ ${online.join(" ")} ]`);
+  if (offline.length) lines.push(`  * OFFLINE: [ ${offline.join(" ")} ]`);
+  lines.push("", "Full List of Resources:");
+  if (doc.resources.length === 0) lines.push("  * No resources");
+  const width = Math.max(0, ...doc.resources.map((r) => r.id.length));
+  for (const r of doc.resources) {
+    const where = r.on.length === 0
+      ? "Stopped"
+      : r.on.map((o) =>
+        `${stateWord(o.state)} ${o.node}${o.failCount ? ` (${o.failCount} failures)` : ""}`
+      )
+        .join(", ");
+    lines.push(`  * ${r.id.padEnd(width)}\t(${r.agent}):\t ${where}`);
+  }
+  const failures = doc.resources.flatMap((r) =>
+    r.on.filter((o) => o.state === "failed").map((o) => `  * ${r.id} on ${o.node}`)
+  );
+  if (failures.length) lines.push("", "Failed Resource Actions:", ...failures);
+  return lines.join("\n");
+}
+
+function stateWord(state: string): string {
+  switch (state) {
+    case "started":
+      return "Started";
+    case "starting":
+      return "Starting";
+    case "stopping":
+      return "Stopping";
+    case "failed":
+      return "FAILED";
+    default:
+      return "Stopped";
+  }
+}

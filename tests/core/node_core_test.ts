@@ -1,0 +1,316 @@
+import assert from "node:assert/strict";
+import { type Cib, cibConfigSchema } from "../../core/cib/cib.ts";
+import type { LrmOperation } from "../../core/lrm/lrm_state.ts";
+import type { Heartbeat, Message } from "../../core/node/messages.ts";
+import { NodeCore, type NodeEffect, type NodeEvent } from "../../core/node/node_core.ts";
+
+const KEEPALIVE = 100;
+const DEADTIME = 500;
+
+function makeCib(
+  nodes: string[],
+  resources: Record<string, unknown>[] = [{ id: "web", agent: "dummy" }],
+): Cib {
+  return {
+    version: { adminEpoch: 0, epoch: 1, numUpdates: 0 },
+    config: cibConfigSchema.parse({ nodes: nodes.map((name) => ({ name })), resources }),
+    status: {},
+  };
+}
+
+function core(self: string, cib: Cib): NodeCore {
+  return new NodeCore({ self, cib, keepaliveMs: KEEPALIVE, deadtimeMs: DEADTIME });
+}
+
+const runOps = (effects: NodeEffect[]): LrmOperation[] =>
+  effects.flatMap((e) => (e.type === "run-op" ? [e.op] : []));
+const sends = (effects: NodeEffect[], type?: Message["type"]) =>
+  effects.flatMap((e) => (e.type === "send" && (!type || e.body.type === type) ? [e] : []));
+const events = (effects: NodeEffect[]) =>
+  effects.flatMap((e) => (e.type === "event" ? [e.event] : []));
+
+function heartbeat(from: string, over: Partial<Heartbeat["membership"]> = {}): Heartbeat {
+  return {
+    type: "hb",
+    membership: {
+      view: [],
+      proposal: { members: [from], generation: 0 },
+      agreedGeneration: 0,
+      ready: true,
+      active: [],
+      ...over,
+    },
+    dc: null,
+    cibVersion: { adminEpoch: 0, epoch: 1, numUpdates: 0 },
+    lrm: { seq: 0, resources: {} },
+    done: [],
+  };
+}
+
+/** A hand-driven cluster: steps every core every 10 ms, delivering messages and completing ops. */
+class Cluster {
+  readonly cores = new Map<string, NodeCore>();
+  readonly effects = new Map<string, NodeEffect[]>();
+  now = 0;
+  #inbox: { to: string; from: string; body: Message }[] = [];
+  #ops: { node: string; op: LrmOperation }[] = [];
+
+  constructor(names: string[], cib: Cib, readonly rcOf: (op: LrmOperation) => number) {
+    for (const n of names) {
+      this.cores.set(n, core(n, cib));
+      this.effects.set(n, []);
+    }
+  }
+
+  step(node: string, event: NodeEvent): NodeEffect[] {
+    const out = this.cores.get(node)!.step(event);
+    this.effects.get(node)!.push(...out);
+    for (const e of out) {
+      if (e.type === "send" && this.cores.has(e.to)) {
+        this.#inbox.push({ to: e.to, from: node, body: e.body });
+      }
+      if (e.type === "run-op") this.#ops.push({ node, op: e.op });
+    }
+    return out;
+  }
+
+  /** Runs until `until` in 10 ms steps. */
+  run(until: number): void {
+    while (this.now < until) {
+      for (const [n] of this.cores) this.step(n, { type: "tick", now: this.now });
+      for (let guard = 0; guard < 1000 && (this.#inbox.length || this.#ops.length); guard++) {
+        const msgs = this.#inbox.splice(0);
+        for (const m of msgs) {
+          this.step(m.to, { type: "message", now: this.now, from: m.from, body: m.body });
+        }
+        const ops = this.#ops.splice(0);
+        for (const { node, op } of ops) {
+          this.step(node, { type: "op-done", now: this.now, opId: op.opId, rc: this.rcOf(op) });
+        }
+      }
+      this.now += 10;
+    }
+  }
+}
+
+/** Probes find nothing; starts and stops succeed. */
+const cleanAgents = (op: LrmOperation) => (op.origin === "probe" ? 7 : 0);
+
+Deno.test("one-node cluster: boots, probes, then as DC with quorum starts the resource", () => {
+  const n1 = core("n1", makeCib(["n1"]));
+  const boot = n1.step({ type: "tick", now: 0 });
+  const probes = runOps(boot);
+  assert.equal(probes.length, 1);
+  assert.deepEqual(
+    { resource: probes[0].resource, action: probes[0].action, origin: probes[0].origin },
+    { resource: "web", action: "monitor", origin: "probe" },
+  );
+  assert.equal(n1.dc, "n1");
+  assert.deepEqual(n1.membership?.members, ["n1"]);
+  assert.deepEqual(n1.quorum, { quorate: true, votes: 1, expected: 1, needed: 1 });
+  assert.ok(!runOps(boot).some((op) => op.action === "start"), "nothing starts before probes end");
+
+  const after = n1.step({ type: "op-done", now: 10, opId: probes[0].opId, rc: 7 });
+  const later = [...after, ...n1.step({ type: "tick", now: 20 })];
+  const starts = runOps(later).filter((op) => op.action === "start");
+  assert.equal(starts.length, 1);
+  assert.equal(starts[0].resource, "web");
+  assert.equal(starts[0].origin, "dc");
+  assert.equal(starts[0].requestedBy, "n1");
+  assert.match(starts[0].actionId!, /^n1:\d+:\d+:web_start_n1$/);
+  assert.equal(n1.lrmTable().web.state, "starting");
+
+  const done = n1.step({ type: "op-done", now: 30, opId: starts[0].opId, rc: 0 });
+  assert.equal(n1.lrmTable().web.state, "started");
+  assert.ok(events(done).some((e) => e.kind === "resource-started" && e.subject === "web"));
+  // Settled: nothing more to run.
+  assert.deepEqual(runOps(n1.step({ type: "tick", now: 1000 })), []);
+  assert.deepEqual(n1.lastPolicy()?.placements.map((p) => p.node), ["n1"]);
+});
+
+// Regression: the DC once planned before its own start-up probes finished, so a
+// resource the probe found running was started again.
+Deno.test({
+  name: "a resource the boot probe finds running is not started again",
+  fn() {
+    const n1 = core("n1", makeCib(["n1"]));
+    const boot = n1.step({ type: "tick", now: 0 });
+    assert.ok(!events(boot).some((e) => e.kind === "transition"), "no plan before probes end");
+    const [probe] = runOps(boot);
+    const effects = [
+      ...n1.step({ type: "op-done", now: 10, opId: probe.opId, rc: 0 }),
+      ...n1.step({ type: "tick", now: 20 }),
+      ...n1.step({ type: "tick", now: 1000 }),
+    ];
+    assert.deepEqual(runOps(effects).filter((op) => op.action === "start"), []);
+    assert.equal(n1.lrmTable().web.state, "started");
+  },
+});
+
+Deno.test("a one-node cluster without resources is ready and DC at once", () => {
+  const n1 = core("n1", makeCib(["n1"], []));
+  const boot = n1.step({ type: "tick", now: 0 });
+  assert.deepEqual(runOps(boot), []);
+  assert.equal(n1.dc, "n1");
+  assert.equal(n1.snapshot().proposal.members.length, 1);
+});
+
+Deno.test("heartbeats go to every configured peer every keepalive", () => {
+  const n1 = core("n1", makeCib(["n1", "n2", "n3"], []));
+  const beats = new Map<string, number[]>([["n2", []], ["n3", []]]);
+  for (let t = 0; t <= 1000; t += 10) {
+    for (const s of sends(n1.step({ type: "tick", now: t }), "hb")) beats.get(s.to)!.push(t);
+  }
+  const expected = Array.from({ length: 11 }, (_, i) => i * KEEPALIVE);
+  assert.deepEqual(beats.get("n2"), expected);
+  assert.deepEqual(beats.get("n3"), expected);
+});
+
+Deno.test("a heartbeat carries membership, LRM table and CIB version", () => {
+  const n1 = core("n1", makeCib(["n1", "n2"]));
+  const boot = n1.step({ type: "tick", now: 0 });
+  const [hb] = sends(boot, "hb");
+  assert.equal(hb.to, "n2");
+  assert.equal(hb.body.type, "hb");
+  const body = hb.body as Heartbeat;
+  assert.equal(body.membership.ready, false, "probe still running");
+  assert.deepEqual(body.membership.proposal.members, ["n1"]);
+  assert.deepEqual(Object.keys(body.lrm.resources), ["web"]);
+  assert.equal(body.cibVersion.epoch, 1);
+});
+
+Deno.test("a message from an unconfigured node is ignored", () => {
+  const n1 = core("n1", makeCib(["n1", "n2"], []));
+  n1.step({ type: "tick", now: 0 });
+  const fromStranger = n1.step({
+    type: "message",
+    now: 10,
+    from: "intruder",
+    body: heartbeat("intruder"),
+  });
+  assert.deepEqual(events(fromStranger), []);
+  assert.deepEqual(n1.snapshot().alive, []);
+  const cibReq = n1.step({ type: "message", now: 20, from: "intruder", body: { type: "cib-req" } });
+  assert.deepEqual(sends(cibReq), [], "no CIB handed out to strangers");
+  // The same heartbeat from a configured node is heard.
+  const fromPeer = n1.step({ type: "message", now: 30, from: "n2", body: heartbeat("n2") });
+  assert.ok(events(fromPeer).some((e) => e.kind === "node-up" && e.subject === "n2"));
+  assert.deepEqual(n1.snapshot().alive, ["n2"]);
+});
+
+Deno.test("a configured peer asking for the CIB gets it", () => {
+  const cib = makeCib(["n1", "n2"], []);
+  const n1 = core("n1", cib);
+  n1.step({ type: "tick", now: 0 });
+  const out = sends(
+    n1.step({ type: "message", now: 10, from: "n2", body: { type: "cib-req" } }),
+    "cib",
+  );
+  assert.equal(out.length, 1);
+  assert.equal(out[0].to, "n2");
+});
+
+Deno.test("hand-driven pair agrees, elects n1, and starts the resource once", () => {
+  const c = new Cluster(["n1", "n2"], makeCib(["n1", "n2"]), cleanAgents);
+  c.run(1500);
+  const n1 = c.cores.get("n1")!;
+  const n2 = c.cores.get("n2")!;
+  assert.deepEqual(n1.membership?.members, ["n1", "n2"]);
+  assert.deepEqual(n2.membership, n1.membership);
+  assert.equal(n1.dc, "n1");
+  assert.equal(n2.dc, "n1");
+  const starts = [...c.effects].flatMap(([node, es]) =>
+    runOps(es).filter((op) => op.action === "start").map((op) => ({ node, op }))
+  );
+  assert.equal(starts.length, 1, JSON.stringify(starts));
+  assert.equal(starts[0].op.requestedBy, "n1");
+  const running = ["n1", "n2"].filter((n) => c.cores.get(n)!.lrmTable().web?.state === "started");
+  assert.equal(running.length, 1);
+});
+
+Deno.test("an op from a node that is not the DC is ignored", () => {
+  const c = new Cluster(
+    ["n1", "n2"],
+    makeCib(["n1", "n2"], [
+      { id: "web", agent: "dummy", location: { n1: "-INFINITY", n2: "-INFINITY" } },
+    ]),
+    cleanAgents,
+  );
+  c.run(1500);
+  assert.equal(c.cores.get("n1")!.dc, "n1");
+  const op = (from: string, node: string): NodeEvent => ({
+    type: "message",
+    now: c.now,
+    from,
+    body: {
+      type: "op",
+      actionId: `${from}:9:9:web_start_${node}`,
+      resource: "web",
+      action: "start",
+      agent: "dummy",
+      params: {},
+      monitorMs: 0,
+    },
+  });
+  // n2 is not the DC: n1 ignores its request.
+  assert.deepEqual(runOps(c.step("n1", op("n2", "n1"))), []);
+  assert.equal(c.cores.get("n1")!.lrmTable().web.state, "stopped");
+  // The DC's request is carried out.
+  const ran = runOps(c.step("n2", op("n1", "n2")));
+  assert.equal(ran.length, 1);
+  assert.equal(ran[0].action, "start");
+  assert.equal(ran[0].actionId, "n1:9:9:web_start_n2");
+});
+
+Deno.test("a lone node, its own DC, ignores an op from another configured node", () => {
+  const n2 = core("n2", makeCib(["n1", "n2"], []));
+  n2.step({ type: "tick", now: 0 });
+  assert.equal(n2.dc, "n2");
+  const out = n2.step({
+    type: "message",
+    now: 10,
+    from: "n1",
+    body: {
+      type: "op",
+      actionId: "n1:1:1:web_start_n2",
+      resource: "web",
+      action: "start",
+      agent: "dummy",
+      params: {},
+      monitorMs: 0,
+    },
+  });
+  assert.deepEqual(runOps(out), []);
+  assert.deepEqual(n2.lrmTable(), {});
+});
+
+Deno.test("time going backwards throws", () => {
+  const n1 = core("n1", makeCib(["n1"], []));
+  n1.step({ type: "tick", now: 100 });
+  n1.step({ type: "tick", now: 100 }); // the same time is fine
+  assert.throws(() => n1.step({ type: "tick", now: 99 }), RangeError);
+  assert.throws(
+    () => n1.step({ type: "message", now: 50, from: "n1", body: { type: "cib-req" } }),
+    /time went backwards: 50 < 100/,
+  );
+});
+
+Deno.test("the constructor rejects deadtime <= keepalive and a self not in the node list", () => {
+  const cib = makeCib(["n1", "n2"], []);
+  assert.throws(
+    () => new NodeCore({ self: "n1", cib, keepaliveMs: 500, deadtimeMs: 500 }),
+    RangeError,
+  );
+  assert.throws(
+    () => new NodeCore({ self: "n1", cib, keepaliveMs: 500, deadtimeMs: 400 }),
+    /deadtime \(400 ms\) must exceed keepalive \(500 ms\)/,
+  );
+  assert.throws(
+    () => new NodeCore({ self: "n9", cib, keepaliveMs: 100, deadtimeMs: 500 }),
+    /node n9 is not in the configuration's node list/,
+  );
+  // Valid options construct fine and produce nothing until the first event.
+  const ok = new NodeCore({ self: "n2", cib, keepaliveMs: 100, deadtimeMs: 101 });
+  assert.equal(ok.self, "n2");
+  assert.equal(ok.dc, null);
+});
