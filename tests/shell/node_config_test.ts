@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { ConfigError, initialCib, parseNodeConfig } from "../../core/config/node_config.ts";
+import { INFINITY } from "../../core/score.ts";
+
+const base = {
+  node: "n1",
+  nodes: [
+    { name: "n1", address: "127.0.0.1", port: 7401, api: "127.0.0.1:7501" },
+    { name: "n2", address: "127.0.0.1", port: 7402, api: "127.0.0.1:7502" },
+  ],
+  authkeys: "/etc/vigil/authkeys",
+  stateDir: "/var/lib/vigil",
+};
+
+function parse(extra: Record<string, unknown>) {
+  return parseNodeConfig(JSON.stringify({ ...base, ...extra }), "n1.json");
+}
+
+Deno.test("config: Heartbeat-style durations and defaults", () => {
+  const cfg = parse({ keepalive: "200ms", deadtime: "2" });
+  assert.equal(cfg.keepalive, 200);
+  assert.equal(cfg.deadtime, 2000);
+  assert.deepEqual(cfg.resources, []);
+});
+
+Deno.test("config: errors name the file and the exact field", () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ keepalive: "soon" }, /keepalive: not a duration/],
+    [{ node: "n9" }, /node: "n9" is not one of nodes\[\]\.name/],
+    [{ keepalive: "1s", deadtime: "1s" }, /deadtime: deadtime \(1000 ms\) must exceed keepalive/],
+    [{ resources: [{ id: "web", agent: "Dummy", monitor: "x" }] }, /resources\[0\]\.monitor/],
+    [{ extra: 1 }, /extra|unrecognized/i],
+  ];
+  for (const [extra, pattern] of cases) {
+    assert.throws(() => parse(extra), (e: Error) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /^n1\.json: /);
+      assert.match(e.message, pattern);
+      return true;
+    });
+  }
+  assert.throws(() => parseNodeConfig("{", "n1.json"), /n1\.json: not valid JSON/);
+});
+
+Deno.test("config: the initial CIB carries nodes, resources, scores and options", () => {
+  const cfg = parse({
+    resources: [{
+      id: "web",
+      agent: "HttpService",
+      params: { port: 80 },
+      monitor: "5s",
+      location: { n2: "INFINITY" },
+    }],
+    options: { stickiness: 50, noQuorumPolicy: "freeze" },
+  });
+  const cib = initialCib(cfg);
+  assert.deepEqual(cib.version, { adminEpoch: 0, epoch: 1, numUpdates: 0 });
+  assert.deepEqual(cib.config.nodes.map((n) => n.name), ["n1", "n2"]);
+  assert.equal(cib.config.resources[0].monitorMs, 5000);
+  assert.equal(cib.config.resources[0].location.n2, INFINITY);
+  assert.equal(cib.config.options.stickiness, 50);
+  assert.equal(cib.config.options.noQuorumPolicy, "freeze");
+  assert.throws(
+    () => initialCib(parse({ resources: [{ id: "bad id", agent: "Dummy" }] }), "n1.json"),
+    /n1\.json: invalid configuration:\n\s+resources\[0\]\.id/,
+  );
+});
