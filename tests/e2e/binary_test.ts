@@ -192,3 +192,46 @@ Deno.test("dist/vigil demo fails over and cleans up after itself", async () => {
   ];
   assert.deepEqual(leftovers, [], "left behind after the demo exited (cleaned up by the test)");
 });
+
+Deno.test("dist/vigil demo interrupted by Ctrl-C leaves no process or file behind", async () => {
+  await ensureBinary();
+  // A process group of its own, signalled as a whole the way a terminal's Ctrl-C is.
+  const child = spawn(binaryPath, ["demo"], {
+    cwd: repoRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let stdout = "";
+  child.stdout.setEncoding("utf8");
+  const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+  await new Promise<void>((resolveStarted, rejectStarted) => {
+    const timer = setTimeout(
+      () => rejectStarted(new Error(`demo never started:\n${stdout}`)),
+      QUICK_TIMEOUT_MS,
+    );
+    child.stdout.on("data", (chunk: string) => {
+      stdout += chunk;
+      if (/^node n3 pid \d+$/m.test(stdout)) {
+        clearTimeout(timer);
+        resolveStarted();
+      }
+    });
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  process.kill(-child.pid!, "SIGINT");
+  const code = await exited;
+  const pids = [...stdout.matchAll(/^node \S+ pid (\d+)$/gm)].map((m) => Number(m[1]));
+  const state = /^state (\S+)$/m.exec(stdout)?.[1];
+  const left = await survivors(pids, EXIT_GRACE_MS);
+  for (const pid of left) process.kill(pid, "SIGKILL");
+  if (state && existsSync(state) && insideTmp(state)) {
+    rmSync(state, { recursive: true, force: true });
+  }
+  const why = `exit ${code}\n--- demo stdout ---\n${stdout}`;
+  assert.equal(code, 130, why);
+  assert.match(stdout, /interrupted: stopping the demo cluster/, why);
+  assert.equal(pids.length, 3, why);
+  assert.deepEqual(left, [], `node processes left running: ${left}\n${why}`);
+  assert.ok(state, why);
+  assert.equal(existsSync(state), false, `state directory ${state} removed\n${why}`);
+});
