@@ -187,7 +187,13 @@ export class NodeDaemon {
     const body = messageSchema.safeParse(frame.body);
     if (!body.success) return this.#drops.count("bad-header");
     this.#received++;
-    this.#step({ type: "message", now: this.#now(), from: frame.from, body: body.data });
+    this.#step({
+      type: "message",
+      now: this.#now(),
+      from: frame.from,
+      incarnation: frame.incarnation,
+      body: body.data,
+    });
   }
 
   #step(event: NodeEvent): void {

@@ -19,7 +19,7 @@
  */
 
 import type { Cib, CibStatus, ResourceStatus } from "../cib/cib.ts";
-import { type CibVersion, compareVersions, formatVersion } from "../cib/version.ts";
+import { type CibVersion, compareVersions } from "../cib/version.ts";
 import { Election } from "../election/election.ts";
 import { type LrmOperation, LrmState } from "../lrm/lrm_state.ts";
 import { MembershipCore, type MembershipReport } from "../membership/membership.ts";
@@ -56,7 +56,8 @@ export interface NodeCoreOptions {
 /** Something that happened to the node. */
 export type NodeEvent =
   | { type: "tick"; now: number }
-  | { type: "message"; now: number; from: string; body: Message }
+  /** A message; `incarnation` is the sender's boot generation from the frame. */
+  | { type: "message"; now: number; from: string; incarnation: number; body: Message }
   | { type: "op-done"; now: number; opId: string; rc: number }
   /** The daemon is stopping: give every resource up and leave the membership. */
   | { type: "shutdown"; now: number };
@@ -109,6 +110,7 @@ export interface NodeSnapshot {
 }
 
 interface PeerState {
+  incarnation: number;
   report: Heartbeat;
   lrmSeq: number;
   lrm: Record<string, ResourceStatus>;
@@ -225,7 +227,7 @@ export class NodeCore {
         this.#onTick();
         break;
       case "message":
-        this.#onMessage(event.from, event.body);
+        this.#onMessage(event.from, event.incarnation, event.body);
         break;
       case "op-done":
         this.#onOpDone(event.opId, event.rc);
@@ -326,17 +328,20 @@ export class NodeCore {
     for (const op of this.#lrm.dueMonitors(this.#now)) this.#emit({ type: "run-op", op });
   }
 
-  #onMessage(from: string, body: Message): void {
+  #onMessage(from: string, incarnation: number, body: Message): void {
     if (from === this.self || !this.#isConfigured(from)) return;
     switch (body.type) {
       case "hb": {
         if (this.#liveness.heard(from, this.#now)) {
           this.#event("node-up", `node ${from} is up`, from);
         }
+        // A restarted peer (new incarnation) starts its LRM counter again from 0.
         const prev = this.#peers.get(from);
-        const lrmNewer = !prev || body.lrm.seq >= prev.lrmSeq ||
-          body.membership.agreedGeneration < prev.report.membership.agreedGeneration;
+        const restarted = !prev || incarnation > prev.incarnation;
+        if (prev && incarnation < prev.incarnation) return;
+        const lrmNewer = restarted || body.lrm.seq >= prev.lrmSeq;
         this.#peers.set(from, {
+          incarnation,
           report: body,
           lrmSeq: lrmNewer ? body.lrm.seq : prev!.lrmSeq,
           lrm: lrmNewer ? body.lrm.resources : prev!.lrm,
@@ -351,7 +356,7 @@ export class NodeCore {
         break;
       case "op-result": {
         const peer = this.#peers.get(from);
-        if (peer && body.lrm.seq >= peer.lrmSeq) {
+        if (peer && peer.incarnation === incarnation && body.lrm.seq >= peer.lrmSeq) {
           peer.lrmSeq = body.lrm.seq;
           peer.lrm = body.lrm.resources;
         }
@@ -676,6 +681,3 @@ export class NodeCore {
 function sortKeys<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
-
-/** Formats a version for logs (re-exported for shells). */
-export { formatVersion };

@@ -81,7 +81,13 @@ class Cluster {
       for (let guard = 0; guard < 1000 && (this.#inbox.length || this.#ops.length); guard++) {
         const msgs = this.#inbox.splice(0);
         for (const m of msgs) {
-          this.step(m.to, { type: "message", now: this.now, from: m.from, body: m.body });
+          this.step(m.to, {
+            type: "message",
+            now: this.now,
+            incarnation: 1,
+            from: m.from,
+            body: m.body,
+          });
         }
         const ops = this.#ops.splice(0);
         for (const { node, op } of ops) {
@@ -185,15 +191,28 @@ Deno.test("a message from an unconfigured node is ignored", () => {
   const fromStranger = n1.step({
     type: "message",
     now: 10,
+    incarnation: 1,
     from: "intruder",
     body: heartbeat("intruder"),
   });
   assert.deepEqual(events(fromStranger), []);
   assert.deepEqual(n1.snapshot().alive, []);
-  const cibReq = n1.step({ type: "message", now: 20, from: "intruder", body: { type: "cib-req" } });
+  const cibReq = n1.step({
+    type: "message",
+    now: 20,
+    incarnation: 1,
+    from: "intruder",
+    body: { type: "cib-req" },
+  });
   assert.deepEqual(sends(cibReq), [], "no CIB handed out to strangers");
   // The same heartbeat from a configured node is heard.
-  const fromPeer = n1.step({ type: "message", now: 30, from: "n2", body: heartbeat("n2") });
+  const fromPeer = n1.step({
+    type: "message",
+    now: 30,
+    incarnation: 1,
+    from: "n2",
+    body: heartbeat("n2"),
+  });
   assert.ok(events(fromPeer).some((e) => e.kind === "node-up" && e.subject === "n2"));
   assert.deepEqual(n1.snapshot().alive, ["n2"]);
 });
@@ -203,7 +222,7 @@ Deno.test("a configured peer asking for the CIB gets it", () => {
   const n1 = core("n1", cib);
   n1.step({ type: "tick", now: 0 });
   const out = sends(
-    n1.step({ type: "message", now: 10, from: "n2", body: { type: "cib-req" } }),
+    n1.step({ type: "message", now: 10, incarnation: 1, from: "n2", body: { type: "cib-req" } }),
     "cib",
   );
   assert.equal(out.length, 1);
@@ -241,6 +260,7 @@ Deno.test("an op from a node that is not the DC is ignored", () => {
   const op = (from: string, node: string): NodeEvent => ({
     type: "message",
     now: c.now,
+    incarnation: 1,
     from,
     body: {
       type: "op",
@@ -269,6 +289,7 @@ Deno.test("a lone node, its own DC, ignores an op from another configured node",
   const out = n2.step({
     type: "message",
     now: 10,
+    incarnation: 1,
     from: "n1",
     body: {
       type: "op",
@@ -290,7 +311,8 @@ Deno.test("time going backwards throws", () => {
   n1.step({ type: "tick", now: 100 }); // the same time is fine
   assert.throws(() => n1.step({ type: "tick", now: 99 }), RangeError);
   assert.throws(
-    () => n1.step({ type: "message", now: 50, from: "n1", body: { type: "cib-req" } }),
+    () =>
+      n1.step({ type: "message", now: 50, incarnation: 1, from: "n1", body: { type: "cib-req" } }),
     /time went backwards: 50 < 100/,
   );
 });

@@ -52,7 +52,14 @@ interface SimNode {
 }
 
 type Scheduled =
-  | { kind: "deliver"; to: string; from: string; body: Message; incarnation: number }
+  | {
+    kind: "deliver";
+    to: string;
+    from: string;
+    body: Message;
+    incarnation: number;
+    senderIncarnation: number;
+  }
   | { kind: "tick"; node: string; incarnation: number }
   | { kind: "op-done"; node: string; opId: string; incarnation: number };
 
@@ -281,6 +288,7 @@ export class Simulator {
           type: "message",
           now: this.#now,
           from: item.from,
+          incarnation: item.senderIncarnation,
           body: item.body,
         });
         break;
@@ -363,6 +371,7 @@ export class Simulator {
         from,
         body: structuredClone(body),
         incarnation: this.#incarnations.get(to)!,
+        senderIncarnation: this.#incarnations.get(from)!,
       });
     }
   }
