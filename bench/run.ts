@@ -31,6 +31,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { randomBytes } from "node:crypto";
+import { runBinary } from "../scripts/run_binary.ts";
 import { binaryPath, compilerNotePath, isBinaryStale, repoRoot, tool } from "../scripts/compile.ts";
 
 /** Number of demo runs. */
@@ -93,33 +94,6 @@ function ensureBinary(): void {
   if (buildError) throw buildError;
 }
 
-/** Runs the binary to completion, killing it by PID after `timeoutMs`. */
-function runToEnd(
-  args: string[],
-  timeoutMs: number,
-): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binaryPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (child.pid !== undefined) killQuietly(child.pid, "SIGKILL");
-    }, timeoutMs);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut });
-    });
-  });
-}
-
 function killQuietly(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(pid, signal);
@@ -130,7 +104,7 @@ async function benchDemo(): Promise<Figures["demo"]> {
   ensureBinary();
   const runs: DemoRun[] = [];
   for (let i = 1; i <= DEMO_RUNS; i++) {
-    const run = await runToEnd(["demo"], DEMO_TIMEOUT_MS);
+    const run = await runBinary(["demo"], DEMO_TIMEOUT_MS);
     const lines = run.stdout.split("\n").map((l) => l.trim()).filter((l) => l !== "");
     const last = lines.at(-1) ?? "";
     const match = last.match(/^failover (\d+) ms \(detected in (\d+) ms\)$/);

@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
 import process from "node:process";
 import { binaryPath, isBinaryStale, repoRoot, tool } from "../../scripts/compile.ts";
+import { type BinaryRun, runBinary } from "../../scripts/run_binary.ts";
 
 /** How long the demo may run before it is killed. */
 const DEMO_TIMEOUT_MS = 120_000;
@@ -23,16 +24,6 @@ const DEMO_TIMEOUT_MS = 120_000;
 const QUICK_TIMEOUT_MS = 30_000;
 /** How long after the demo exits its node processes may take to disappear. */
 const EXIT_GRACE_MS = 2_000;
-
-/** What one run of the binary produced. */
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  pid: number | undefined;
-}
 
 let built: Promise<void> | undefined;
 
@@ -56,36 +47,8 @@ function ensureBinary(): Promise<void> {
   return built;
 }
 
-/** Runs `dist/vigil` with `args`, killing it by PID after `timeoutMs`. */
-function runBinary(args: string[], timeoutMs: number): Promise<Run> {
-  return new Promise((resolveRun, rejectRun) => {
-    const child = spawn(binaryPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (child.pid !== undefined) {
-        try {
-          process.kill(child.pid, "SIGKILL");
-        } catch { /* already gone */ }
-      }
-    }, timeoutMs);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      rejectRun(error);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolveRun({ code, signal, stdout, stderr, timedOut, pid: child.pid });
-    });
-  });
-}
-
 /** Last 40 lines of a run's output, for failure messages. */
-function describe(run: Run): string {
+function describe(run: BinaryRun): string {
   const tail = (text: string) => text.trimEnd().split("\n").slice(-40).join("\n");
   return `exit ${run.code}${run.signal ? ` (signal ${run.signal})` : ""}` +
     `${run.timedOut ? ", killed after timeout" : ""}\n` +
