@@ -24,7 +24,7 @@ import { Election } from "../election/election.ts";
 import { type LrmOperation, LrmState } from "../lrm/lrm_state.ts";
 import { MembershipCore, type MembershipReport } from "../membership/membership.ts";
 import { Liveness } from "../messaging/liveness.ts";
-import { computeTransition, type PolicyOutput } from "../pe/policy_engine.ts";
+import { computeTransition, type PlannedAction, type PolicyOutput } from "../pe/policy_engine.ts";
 import { computeQuorum, type QuorumState } from "../quorum/quorum.ts";
 import { TransitionEngine } from "../te/transition_engine.ts";
 import type { ClusterEvent } from "./events.ts";
@@ -532,7 +532,10 @@ export class NodeCore {
     }
 
     const status = this.#statusFromReports();
-    if (JSON.stringify(status) !== JSON.stringify(this.#cib.status)) {
+    const statusJson = JSON.stringify(status);
+    // Compared against the CIB before it takes the new status in.
+    const newFailure = this.#anyNewFailure(status);
+    if (statusJson !== JSON.stringify(this.#cib.status)) {
       const v = this.#cib.version;
       this.#cib = { ...this.#cib, version: { ...v, numUpdates: v.numUpdates + 1 }, status };
       this.#emit({ type: "persist-cib", cib: this.#cib });
@@ -543,19 +546,15 @@ export class NodeCore {
       }
     }
 
-    for (const d of this.#te.tick(this.#now, members)) this.#dispatch(d.action.id, d.action);
+    for (const d of this.#te.tick(this.#now, members)) this.#dispatch(d.action);
     if (this.#te.busy) {
-      if (this.#anyNewFailure(status)) this.#te.abort("a resource failed");
+      if (newFailure) this.#te.abort("a resource failed");
       return;
     }
     // initdead: after boot, wait for the whole cluster once (or initdead) before placing.
     if (!this.#sawWholeCluster && this.#now - this.#bootedAt < this.#opts.initdeadMs) return;
-    const key = JSON.stringify([
-      agreed.generation,
-      this.#quorum?.quorate,
-      this.#cib.version.epoch,
-      status,
-    ]);
+    const key =
+      `${agreed.generation}|${this.#quorum?.quorate}|${this.#cib.version.epoch}|${statusJson}`;
     if (key === this.#lastPolicyKey) return;
     this.#lastPolicyKey = key;
     const policy = computeTransition({
@@ -575,18 +574,15 @@ export class NodeCore {
       }`,
     );
     for (const d of this.#te.start(id, policy.actions, this.#now)) {
-      this.#dispatch(d.action.id, d.action);
+      this.#dispatch(d.action);
     }
   }
 
-  #dispatch(
-    localId: string,
-    action: { resource: string; action: "start" | "stop"; node: string },
-  ): void {
+  #dispatch(action: PlannedAction): void {
     const rsc = this.#cib.config.resources.find((r) => r.id === action.resource);
     const body: OperationRequestMessage = {
       type: "op",
-      actionId: this.#transitionPrefix + localId,
+      actionId: this.#transitionPrefix + action.id,
       resource: action.resource,
       action: action.action,
       // An orphan's agent is known only to the LRM that runs it, which stops
@@ -604,7 +600,7 @@ export class NodeCore {
     const prefix = this.#transitionPrefix;
     if (!actionId.startsWith(prefix)) return;
     for (const d of this.#te.result(actionId.slice(prefix.length), ok, this.#now)) {
-      this.#dispatch(d.action.id, d.action);
+      this.#dispatch(d.action);
     }
   }
 
