@@ -2,13 +2,25 @@
  * Parser and loader for the Heartbeat-style `authkeys` file: the shared secrets
  * that authenticate every cluster message.
  *
- * Format (one directive per line, `#` starts a comment line, blank lines ignored):
+ * Format (one directive per line, `#` starts a comment line, blank lines ignored), read
+ * the way Heartbeat 3.0.6 reads it (`sscanf("%d%s%s")`):
  *
  * ```
  * auth 1
  * 1 sha256 SomeLongSharedSecret
- * 2 sha1 AnOlderSecretStillAccepted
+ * 2 sha1 AnOlderSecretStillAccepted   anything after the key is ignored
+ * 0 crc
  * ```
+ *
+ * - Key ids are 0..255. Heartbeat itself allows 0..15; the larger ids are for Vigil's own
+ *   frames, whose key id byte carries up to 255.
+ * - The key is the first whitespace-free token after the method; the rest of the line is
+ *   ignored, so a key cannot contain spaces.
+ * - Methods: `sha256` (Vigil only), `sha1`, `md5` (these need a key), and `crc`, which
+ *   must have no key and offers no authentication (its secret is ""). A keyring whose
+ *   active key is crc can verify Heartbeat packets but must not sign Vigil frames: call
+ *   {@link assertSigningKey} before using it for that.
+ * - The file must not be accessible by group or others ({@link checkAuthkeysMode}).
  *
  * @module
  */
@@ -17,11 +29,11 @@ import { readFileSync, statSync } from "node:fs";
 
 /** One shared secret, named by the key id carried in every frame. */
 export interface AuthKey {
-  /** Key id, 1..255; travels in the frame so receivers can pick the secret. */
+  /** Key id, 0..255 (Heartbeat: 0..15); travels in the frame so receivers can pick the secret. */
   id: number;
-  /** HMAC hash algorithm. */
-  algorithm: "sha256" | "sha1" | "md5";
-  /** The shared secret (UTF-8 text, the rest of the line after the algorithm). */
+  /** HMAC hash algorithm, or Heartbeat's keyless `crc` checksum. */
+  algorithm: "sha256" | "sha1" | "md5" | "crc";
+  /** The shared secret (the first whitespace-free token after the algorithm); "" for crc. */
   secret: string;
 }
 
@@ -42,13 +54,13 @@ export class AuthkeysError extends Error {
   }
 }
 
-const ALGORITHMS: ReadonlySet<string> = new Set(["sha256", "sha1", "md5"]);
+const ALGORITHMS: ReadonlySet<string> = new Set(["sha256", "sha1", "md5", "crc"]);
 
-/** Parse a key id token; only plain decimal integers 1..255 fit the frame's key id byte. */
+/** Parse a key id token; only plain decimal integers 0..255 fit the frame's key id byte. */
 function parseKeyId(token: string, where: string): number {
   const id = /^[0-9]+$/.test(token) ? Number(token) : NaN;
-  if (!Number.isInteger(id) || id < 1 || id > 255) {
-    throw new AuthkeysError(`${where}: key id "${token}" is not an integer 1..255`);
+  if (!Number.isInteger(id) || id < 0 || id > 255) {
+    throw new AuthkeysError(`${where}: key id "${token}" is not an integer 0..255`);
   }
   return id;
 }
@@ -95,22 +107,26 @@ export function parseAuthkeys(text: string, file: string): Keyring {
     const id = parseKeyId(tokens[0], where);
     const algorithm = (tokens[1] ?? "").toLowerCase();
     if (algorithm === "") {
-      throw new AuthkeysError(`${where}: key ${id} has no algorithm (expected sha256, sha1, md5)`);
-    }
-    if (algorithm === "crc") {
       throw new AuthkeysError(
-        `${where}: key ${id} uses crc, which is a checksum, not authentication; ` +
-          `use sha256`,
+        `${where}: key ${id} has no algorithm (expected sha256, sha1, md5, crc)`,
       );
     }
     if (!ALGORITHMS.has(algorithm)) {
       throw new AuthkeysError(
-        `${where}: key ${id} has unknown algorithm "${tokens[1]}" (expected sha256, sha1, md5)`,
+        `${where}: key ${id} has unknown algorithm "${
+          tokens[1]
+        }" (expected sha256, sha1, md5, crc)`,
       );
     }
-    // The secret is the rest of the line, so it may contain inner spaces.
-    const secret = line.replace(/^\S+\s+\S+/, "").trim();
-    if (secret === "") {
+    // Like Heartbeat's sscanf("%d%s%s"): the key is one token; the rest of the line is ignored.
+    const secret = tokens[2] ?? "";
+    if (algorithm === "crc") {
+      if (secret !== "") {
+        throw new AuthkeysError(
+          `${where}: key ${id} uses crc, which takes no key (remove "${secret}")`,
+        );
+      }
+    } else if (secret === "") {
       throw new AuthkeysError(`${where}: key ${id} has no secret`);
     }
     if (keys.has(id)) {
@@ -131,6 +147,24 @@ export function parseAuthkeys(text: string, file: string): Keyring {
     );
   }
   return { active, keys };
+}
+
+/**
+ * Refuse a keyring whose active key cannot sign Vigil frames: crc is a checksum anyone
+ * can compute, so frames "signed" with it would be unauthenticated. (crc keys remain
+ * usable for talking to Heartbeat peers configured that way.)
+ *
+ * @param keyring the parsed keyring.
+ * @param file the authkeys path, used in the error message.
+ * @throws AuthkeysError if the active key is crc.
+ */
+export function assertSigningKey(keyring: Keyring, file: string): void {
+  if (keyring.active.algorithm === "crc") {
+    throw new AuthkeysError(
+      `${file}: auth ${keyring.active.id} selects a crc key: crc offers no authentication; ` +
+        `Vigil frames need sha256, sha1 or md5 (e.g. "${keyring.active.id} sha256 SECRET")`,
+    );
+  }
 }
 
 /**

@@ -8,7 +8,12 @@ import type { DropReason } from "./frame.ts";
 import type { ReplayVerdict } from "./replay.ts";
 
 /** Every reason a received frame can be dropped: decoding failures and replay verdicts. */
-export type DropCountReason = DropReason | Exclude<ReplayVerdict, "accept">;
+export type DropCountReason =
+  | DropReason
+  | Exclude<ReplayVerdict, "accept">
+  | "bad-body"
+  | "unknown-node"
+  | "other-recipient";
 
 const REASONS: readonly DropCountReason[] = [
   "too-short",
@@ -18,8 +23,12 @@ const REASONS: readonly DropCountReason[] = [
   "bad-digest",
   "bad-json",
   "bad-header",
+  "bad-body",
+  "unknown-node",
   "old-incarnation",
+  "duplicate",
   "replayed",
+  "other-recipient",
 ];
 
 /** Running count of dropped frames per reason (for metrics and status output). */

@@ -8,7 +8,7 @@
  * | 0      | 4    | magic, ASCII `VGL1`                                      |
  * | 4      | 1    | key id (1..255), selects the secret from the keyring     |
  * | 5      | 32   | HMAC digest, zero-padded when the algorithm is shorter   |
- * | 37     | rest | header + body as UTF-8 JSON `{from, incarnation, seq, body}` |
+ * | 37     | rest | header + body as UTF-8 JSON `{from, incarnation, seq, to?, body}` |
  *
  * The HMAC covers everything except the digest field: magic, key id and JSON.
  *
@@ -28,6 +28,12 @@ export interface Frame {
   incarnation: number;
   /** Per-incarnation sequence number, a positive integer. */
   seq: number;
+  /**
+   * The one node this frame is for; absent means every node. Broadcast and
+   * multicast links deliver every frame to everyone, so receivers drop frames
+   * addressed to another node.
+   */
+  to?: string;
   /** Message payload; any JSON value. */
   body: unknown;
 }
@@ -58,12 +64,19 @@ const HeaderSchema = z.object({
   from: z.string().min(1).max(64),
   incarnation: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
   seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  to: z.string().min(1).max(64).optional(),
   // JSON has no undefined: `body: undefined` is encoded by omitting the key.
   body: z.unknown().optional(),
 });
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
+
+/** Whether a key is an HMAC key (Heartbeat's authkeys may also hold a keyless crc entry). */
+function isHmacKey(key: AuthKey): boolean {
+  const algorithm: string = key.algorithm;
+  return algorithm === "sha256" || algorithm === "sha1" || algorithm === "md5";
+}
 
 /** HMAC of magic + key id + JSON, zero-padded to the 32-byte digest field. */
 function digestOf(bytes: Uint8Array, key: AuthKey): Buffer {
@@ -90,13 +103,17 @@ export function encodeFrame(frame: Frame, key: AuthKey): Uint8Array {
   if (!header.success) {
     throw new Error(`encodeFrame: invalid frame header: ${header.error.message}`);
   }
-  if (!Number.isInteger(key.id) || key.id < 1 || key.id > 255) {
-    throw new Error(`encodeFrame: key id ${key.id} is not an integer 1..255`);
+  if (!Number.isInteger(key.id) || key.id < 0 || key.id > 255) {
+    throw new Error(`encodeFrame: key id ${key.id} is not an integer 0..255`);
+  }
+  if (!isHmacKey(key)) {
+    throw new Error(`encodeFrame: key ${key.id} uses ${key.algorithm}, which cannot sign frames`);
   }
   const json = utf8Encoder.encode(JSON.stringify({
     from: frame.from,
     incarnation: frame.incarnation,
     seq: frame.seq,
+    ...(frame.to !== undefined ? { to: frame.to } : {}),
     body: frame.body,
   }));
   const size = JSON_OFFSET + json.length;
@@ -129,7 +146,8 @@ export function decodeFrame(bytes: Uint8Array, keyring: Keyring): DecodeResult {
     if (bytes[i] !== MAGIC[i]) return { ok: false, reason: "bad-magic" };
   }
   const key = keyring.keys.get(bytes[KEY_ID_OFFSET]);
-  if (key === undefined) return { ok: false, reason: "unknown-key" };
+  // A crc entry (Heartbeat's keyless checksum) authenticates nothing: never accept it.
+  if (key === undefined || !isHmacKey(key)) return { ok: false, reason: "unknown-key" };
 
   const expected = digestOf(bytes, key);
   const received = bytes.subarray(DIGEST_OFFSET, JSON_OFFSET);
@@ -145,6 +163,11 @@ export function decodeFrame(bytes: Uint8Array, keyring: Keyring): DecodeResult {
   }
   const header = HeaderSchema.safeParse(parsed);
   if (!header.success) return { ok: false, reason: "bad-header" };
-  const { from, incarnation, seq, body } = header.data;
-  return { ok: true, frame: { from, incarnation, seq, body } };
+  const { from, incarnation, seq, to, body } = header.data;
+  return {
+    ok: true,
+    frame: to === undefined
+      ? { from, incarnation, seq, body }
+      : { from, incarnation, seq, to, body },
+  };
 }

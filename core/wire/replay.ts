@@ -5,7 +5,7 @@
  */
 
 /** Verdict of {@link ReplayWindow.check}. */
-export type ReplayVerdict = "accept" | "old-incarnation" | "replayed";
+export type ReplayVerdict = "accept" | "old-incarnation" | "duplicate" | "replayed";
 
 /** Width of the per-sender window of remembered sequence numbers. */
 const WINDOW = 64;
@@ -25,9 +25,14 @@ interface SenderState {
  *
  * For each sender it remembers the highest incarnation seen and, within it, the
  * highest sequence number plus a 64-entry bitmap of the sequence numbers just below.
- * Modest reordering (within 64) is accepted once; duplicates and anything older than
- * the window are "replayed"; a lower incarnation is "old-incarnation"; a higher one
- * starts a fresh window.
+ * Modest reordering (within 64) is accepted once; a repeat of a sequence number
+ * inside the window is a "duplicate" (normal when a frame travels on several
+ * links); anything older than the window is "replayed"; a lower incarnation is
+ * "old-incarnation"; a higher one starts a fresh window.
+ *
+ * Incarnations are meant to be persisted by the caller ({@link incarnations} and
+ * {@link remember}), so that frames of a peer's earlier boot stay rejected after
+ * this node restarts.
  *
  * Memory is bounded by `maxPeers`: when a new sender arrives and the table is full, the
  * sender least recently updated (by an accepted frame) is forgotten. A forgotten
@@ -58,7 +63,7 @@ export class ReplayWindow {
    * @param from sender node name.
    * @param incarnation sender's boot generation (positive safe integer).
    * @param seq per-incarnation sequence number (positive safe integer).
-   * @returns "accept" (recorded), "old-incarnation" or "replayed" (state unchanged).
+   * @returns "accept" (recorded), "old-incarnation", "duplicate" or "replayed" (state unchanged).
    */
   check(from: string, incarnation: number, seq: number): ReplayVerdict {
     // Callers pass validated frame headers; anything else is a programming error.
@@ -86,10 +91,31 @@ export class ReplayWindow {
     const age = state.highest - seq;
     if (age >= WINDOW) return "replayed";
     const bit = 1n << BigInt(age);
-    if ((state.seen & bit) !== 0n) return "replayed";
+    if ((state.seen & bit) !== 0n) return "duplicate";
     state.seen |= bit;
     this.#touch(from, state);
     return "accept";
+  }
+
+  /** The highest incarnation seen of every remembered sender (what to persist). */
+  incarnations(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [from, s] of this.#senders) out[from] = s.incarnation;
+    return out;
+  }
+
+  /**
+   * Seeds a sender's incarnation from persisted state: lower incarnations are
+   * rejected from now on; any sequence number of this one is accepted once.
+   * Does nothing if a newer incarnation is already known.
+   */
+  remember(from: string, incarnation: number): void {
+    if (!Number.isSafeInteger(incarnation) || incarnation < 1) {
+      throw new RangeError(`ReplayWindow: bad incarnation ${incarnation}`);
+    }
+    const state = this.#senders.get(from);
+    if (state && state.incarnation >= incarnation) return;
+    this.#touch(from, { incarnation, highest: 0, seen: 0n });
   }
 
   /** Store `state` as the most recently updated sender, evicting the oldest if full. */

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  assertSigningKey,
   AuthkeysError,
   checkAuthkeysMode,
   loadAuthkeys,
@@ -32,13 +33,13 @@ Deno.test("parseAuthkeys: comments, blank lines, several keys, active key", () =
       "   # indented comment",
       "auth 2",
       "1 md5 old-secret",
-      "2\tsha256   new secret with spaces  ",
+      "2\tsha256   new-secret  ",
       "7 SHA1 mixed-case-algo",
       "",
     ].join("\n"),
     FILE,
   );
-  assert.deepEqual(ring.active, { id: 2, algorithm: "sha256", secret: "new secret with spaces" });
+  assert.deepEqual(ring.active, { id: 2, algorithm: "sha256", secret: "new-secret" });
   assert.equal(ring.keys.size, 3);
   assert.deepEqual(ring.keys.get(1), { id: 1, algorithm: "md5", secret: "old-secret" });
   assert.deepEqual(ring.keys.get(7), { id: 7, algorithm: "sha1", secret: "mixed-case-algo" });
@@ -54,9 +55,36 @@ Deno.test("parseAuthkeys: unknown algorithm names file:line", () => {
   assertParseError("auth 1\n1 sha512 secret\n", 2, /unknown algorithm "sha512"/);
 });
 
-Deno.test("parseAuthkeys: crc is rejected as not authentication", () => {
-  assertParseError("auth 1\n\n1 crc\n", 3, /crc.*not authentication/);
-  assertParseError("auth 1\n1 crc anything\n", 2, /crc.*not authentication/);
+Deno.test("parseAuthkeys: the key is the first token; the rest of the line is ignored", () => {
+  // Changed behaviour: the secret used to be the rest of the line; Heartbeat reads one %s token.
+  const ring = parseAuthkeys("auth 1\n1 sha1 somesecret trailing words # and a comment\n", FILE);
+  assert.deepEqual(ring.active, { id: 1, algorithm: "sha1", secret: "somesecret" });
+});
+
+Deno.test("parseAuthkeys: crc takes no key and parses with an empty secret", () => {
+  // Changed behaviour: crc lines used to be refused outright.
+  const ring = parseAuthkeys("auth 0\n0 crc\n3 CRC   \n", FILE);
+  assert.deepEqual(ring.active, { id: 0, algorithm: "crc", secret: "" });
+  assert.deepEqual(ring.keys.get(3), { id: 3, algorithm: "crc", secret: "" });
+});
+
+Deno.test("parseAuthkeys: a key on a crc line is an error naming file:line", () => {
+  assertParseError("auth 1\n\n1 crc anything\n", 3, /key 1 uses crc, which takes no key/);
+  assertParseError("auth 1\n1 crc # comment\n", 2, /crc, which takes no key/);
+});
+
+Deno.test("assertSigningKey: refuses an active crc key, accepts HMAC keys", () => {
+  const crc = parseAuthkeys("auth 2\n1 sha1 s\n2 crc\n", FILE);
+  assert.throws(
+    () => assertSigningKey(crc, FILE),
+    (e: unknown) =>
+      e instanceof AuthkeysError && e.message.startsWith(`${FILE}: auth 2 selects a crc key`) &&
+      e.message.includes("crc offers no authentication; Vigil frames need sha256, sha1 or md5"),
+  );
+  for (const algo of ["sha256", "sha1", "md5"]) {
+    // A crc entry elsewhere in the file does not matter; only the signing key does.
+    assertSigningKey(parseAuthkeys(`auth 1\n1 ${algo} s\n2 crc\n`, FILE), FILE);
+  }
 });
 
 Deno.test("parseAuthkeys: missing auth line", () => {
@@ -78,12 +106,18 @@ Deno.test("parseAuthkeys: missing secret or algorithm", () => {
   assertParseError("auth 1\n1\n", 2, /key 1 has no algorithm/);
 });
 
-Deno.test("parseAuthkeys: key id must be an integer 1..255", () => {
-  for (const bad of ["0", "256", "1.5", "-1", "+1", "1e2", "99999999999999999999"]) {
-    assertParseError(`auth 1\n1 sha1 ok\n${bad} sha1 secret\n`, 3, /not an integer 1\.\.255/);
+Deno.test("parseAuthkeys: key id must be an integer 0..255", () => {
+  for (const bad of ["256", "1.5", "-1", "+1", "1e2", "99999999999999999999"]) {
+    assertParseError(`auth 1\n1 sha1 ok\n${bad} sha1 secret\n`, 3, /not an integer 0\.\.255/);
   }
-  assertParseError("auth 0\n1 sha1 ok\n", 1, /key id "0" is not an integer 1\.\.255/);
-  assertParseError("auth x\n1 sha1 ok\n", 1, /key id "x" is not an integer 1\.\.255/);
+  assertParseError("auth 256\n1 sha1 ok\n", 1, /key id "256" is not an integer 0\.\.255/);
+  assertParseError("auth x\n1 sha1 ok\n", 1, /key id "x" is not an integer 0\.\.255/);
+});
+
+Deno.test("parseAuthkeys: key id 0 is legal, as in Heartbeat", () => {
+  // Changed behaviour: 0 used to be refused.
+  const ring = parseAuthkeys("auth 0\n0 md5 zero\n", FILE);
+  assert.deepEqual(ring.active, { id: 0, algorithm: "md5", secret: "zero" });
 });
 
 Deno.test("parseAuthkeys: malformed auth lines and unrecognised lines", () => {
@@ -135,7 +169,7 @@ Deno.test("loadAuthkeys: reads a 0600 file, refuses 0644 and missing files", () 
     );
 
     const broken = join(dir, "broken");
-    writeFileSync(broken, "auth 1\n1 crc\n");
+    writeFileSync(broken, "auth 1\n1 crc somekey\n");
     chmodSync(broken, 0o600);
     assert.throws(
       () => loadAuthkeys(broken),

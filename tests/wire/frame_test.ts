@@ -210,7 +210,7 @@ Deno.test("encodeFrame refuses headers the receiver would drop, and bad key ids"
   ) {
     assert.throws(() => encodeFrame(frame, k), /invalid frame header/);
   }
-  for (const id of [0, 256, 1.5]) {
+  for (const id of [-1, 256, 1.5]) {
     assert.throws(() => encodeFrame(FRAME, { ...k, id }), /key id/);
   }
 });
@@ -346,4 +346,24 @@ Deno.test("property: signed arbitrary payloads never throw and only valid header
     }),
     { numRuns: 5_000 },
   );
+});
+
+Deno.test("the optional recipient travels in the header and is validated", () => {
+  const k = key(7, "sha256");
+  const addressed = decodeFrame(encodeFrame({ ...FRAME, to: "node-b" }, k), ring(k));
+  assert.deepEqual(addressed, { ok: true, frame: { ...FRAME, to: "node-b" } });
+  const everyone = decodeFrame(encodeFrame(FRAME, k), ring(k));
+  assert.ok(everyone.ok && !("to" in everyone.frame));
+  assert.throws(() => encodeFrame({ ...FRAME, to: "" }, k), /invalid frame header/);
+  const raw = { from: "a", incarnation: 1, seq: 1, to: "x".repeat(65), body: null };
+  assertDropped(decodeFrame(signJson(raw, k), ring(k)), "bad-header");
+});
+
+Deno.test("key id 0 signs (Heartbeat allows auth 0); a crc entry is never accepted", () => {
+  const zero = key(0, "sha1");
+  assert.ok(decodeFrame(encodeFrame(FRAME, zero), ring(zero)).ok);
+  const crc = { id: 2, algorithm: "crc", secret: "" } as unknown as AuthKey;
+  assert.throws(() => encodeFrame(FRAME, crc), /cannot sign frames/);
+  const sha = key(2, "sha1", "");
+  assertDropped(decodeFrame(encodeFrame(FRAME, sha), ring(crc)), "unknown-key");
 });

@@ -8,12 +8,12 @@ Deno.test("accepts in-order sequence numbers", () => {
   for (let seq = 1; seq <= 500; seq++) assert.equal(w.check("a", 1, seq), "accept");
 });
 
-Deno.test("rejects duplicates, including of the highest seq", () => {
+Deno.test("reports repeats inside the window as duplicates, including of the highest seq", () => {
   const w = new ReplayWindow();
   for (const seq of [1, 2, 3]) assert.equal(w.check("a", 1, seq), "accept");
-  assert.equal(w.check("a", 1, 3), "replayed");
-  assert.equal(w.check("a", 1, 2), "replayed");
-  assert.equal(w.check("a", 1, 1), "replayed");
+  assert.equal(w.check("a", 1, 3), "duplicate");
+  assert.equal(w.check("a", 1, 2), "duplicate");
+  assert.equal(w.check("a", 1, 1), "duplicate");
   assert.equal(w.check("a", 1, 4), "accept");
 });
 
@@ -21,14 +21,14 @@ Deno.test("accepts modest reordering exactly once", () => {
   const w = new ReplayWindow();
   const order = [1, 5, 3, 4, 2, 9, 6, 8, 7];
   for (const seq of order) assert.equal(w.check("a", 1, seq), "accept", `first ${seq}`);
-  for (const seq of order) assert.equal(w.check("a", 1, seq), "replayed", `again ${seq}`);
+  for (const seq of order) assert.equal(w.check("a", 1, seq), "duplicate", `again ${seq}`);
 });
 
 Deno.test("window edge: 63 behind is accepted, 64 behind is replayed", () => {
   const w = new ReplayWindow();
   assert.equal(w.check("a", 1, 100), "accept");
   assert.equal(w.check("a", 1, 37), "accept");
-  assert.equal(w.check("a", 1, 37), "replayed");
+  assert.equal(w.check("a", 1, 37), "duplicate");
   assert.equal(w.check("a", 1, 36), "replayed");
   assert.equal(w.check("a", 1, 1), "replayed");
 });
@@ -39,9 +39,9 @@ Deno.test("jumps forward keep or clear the window correctly", () => {
   assert.equal(w.check("a", 1, 65), "accept"); // shift of exactly 64: seq 1 leaves the window
   assert.equal(w.check("a", 1, 1), "replayed");
   assert.equal(w.check("a", 1, 2), "accept");
-  assert.equal(w.check("a", 1, 2), "replayed");
+  assert.equal(w.check("a", 1, 2), "duplicate");
   assert.equal(w.check("a", 1, 70), "accept"); // shift of 5: seq 65 and 2 stay remembered
-  assert.equal(w.check("a", 1, 65), "replayed");
+  assert.equal(w.check("a", 1, 65), "duplicate");
   assert.equal(w.check("a", 1, 7), "accept");
   assert.equal(w.check("a", 1, 6), "replayed"); // now 64 behind
   assert.equal(w.check("a", 1, 1_000_000), "accept"); // huge jump clears everything
@@ -58,7 +58,7 @@ Deno.test("lower incarnation is old-incarnation; higher resets the window", () =
   assert.equal(w.check("a", 1, 11), "old-incarnation");
   assert.equal(w.check("a", 1, 1), "old-incarnation");
   assert.equal(w.check("a", 3, 1), "accept"); // restart: sequence numbers begin again
-  assert.equal(w.check("a", 3, 1), "replayed");
+  assert.equal(w.check("a", 3, 1), "duplicate");
   assert.equal(w.check("a", 3, 2), "accept");
   assert.equal(w.check("a", 2, 11), "old-incarnation");
   assert.equal(w.check("a", 10, 500), "accept");
@@ -72,7 +72,7 @@ Deno.test("senders are independent", () => {
   assert.equal(w.check("b", 1, 1), "accept");
   assert.equal(w.check("b", 5, 1), "accept");
   assert.equal(w.check("a", 1, 2), "accept");
-  assert.equal(w.check("a", 1, 1), "replayed");
+  assert.equal(w.check("a", 1, 1), "duplicate");
   assert.equal(w.check("b", 4, 9), "old-incarnation");
 });
 
@@ -80,7 +80,7 @@ Deno.test("rejections leave state unchanged", () => {
   const w = new ReplayWindow();
   assert.equal(w.check("a", 2, 10), "accept");
   assert.equal(w.check("a", 1, 500), "old-incarnation");
-  assert.equal(w.check("a", 2, 10), "replayed");
+  assert.equal(w.check("a", 2, 10), "duplicate");
   // Neither rejection moved the window: 9 is still fresh, 11 is next.
   assert.equal(w.check("a", 2, 9), "accept");
   assert.equal(w.check("a", 2, 11), "accept");
@@ -92,12 +92,12 @@ Deno.test("eviction keeps at most maxPeers senders, least recently updated first
   assert.equal(w.check("b", 1, 1), "accept");
   assert.equal(w.check("c", 1, 1), "accept");
   assert.equal(w.check("a", 1, 2), "accept"); // a is now most recent; b is oldest
-  assert.equal(w.check("b", 1, 1), "replayed"); // a rejection does not refresh b
+  assert.equal(w.check("b", 1, 1), "duplicate"); // a rejection does not refresh b
   assert.equal(w.check("d", 1, 1), "accept"); // evicts b
   assert.equal(w.size, 3);
-  assert.equal(w.check("a", 1, 2), "replayed"); // a kept
-  assert.equal(w.check("c", 1, 1), "replayed"); // c kept
-  assert.equal(w.check("d", 1, 1), "replayed"); // d kept
+  assert.equal(w.check("a", 1, 2), "duplicate"); // a kept
+  assert.equal(w.check("c", 1, 1), "duplicate"); // c kept
+  assert.equal(w.check("d", 1, 1), "duplicate"); // d kept
   assert.equal(w.check("b", 1, 1), "accept"); // b was forgotten; evicts c, the oldest now
   assert.equal(w.check("c", 1, 1), "accept"); // c forgotten; evicts a
   assert.equal(w.size, 3);
@@ -105,8 +105,8 @@ Deno.test("eviction keeps at most maxPeers senders, least recently updated first
   const big = new ReplayWindow();
   for (let i = 0; i < 1000; i++) big.check(`n${i}`, 1, 1);
   assert.equal(big.size, 256);
-  assert.equal(big.check("n999", 1, 1), "replayed");
-  assert.equal(big.check("n744", 1, 1), "replayed"); // the 256 most recent are kept
+  assert.equal(big.check("n999", 1, 1), "duplicate");
+  assert.equal(big.check("n744", 1, 1), "duplicate"); // the 256 most recent are kept
   assert.equal(big.check("n743", 1, 1), "accept");
 });
 
@@ -132,7 +132,8 @@ class ModelWindow {
       return "accept";
     }
     if (inc < s.inc) return "old-incarnation";
-    if (seq <= s.highest - 64 || s.seen.has(seq)) return "replayed";
+    if (seq <= s.highest - 64) return "replayed";
+    if (s.seen.has(seq)) return "duplicate";
     s.seen.add(seq);
     s.highest = Math.max(s.highest, seq);
     return "accept";
@@ -183,7 +184,7 @@ Deno.test("DropCounters counts by reason and in total", () => {
   const c = new DropCounters();
   assert.equal(c.total(), 0);
   const empty = c.snapshot();
-  assert.equal(Object.keys(empty).length, 9);
+  assert.equal(Object.keys(empty).length, 13);
   assert.ok(Object.values(empty).every((n) => n === 0));
   c.count("bad-digest");
   c.count("bad-digest");
@@ -197,4 +198,21 @@ Deno.test("DropCounters counts by reason and in total", () => {
   assert.equal(c.total(), 4);
   snap["bad-digest"] = 99; // a snapshot is a copy
   assert.equal(c.snapshot()["bad-digest"], 2);
+});
+
+Deno.test("remembered incarnations reject an earlier boot after a restart of the receiver", () => {
+  const before = new ReplayWindow();
+  assert.equal(before.check("a", 4, 17), "accept");
+  assert.equal(before.check("b", 2, 3), "accept");
+  const persisted = before.incarnations();
+  assert.deepEqual(persisted, { a: 4, b: 2 });
+
+  const after = new ReplayWindow();
+  for (const [from, inc] of Object.entries(persisted)) after.remember(from, inc);
+  assert.equal(after.check("a", 3, 500), "old-incarnation"); // a frame of a's previous boot
+  assert.equal(after.check("a", 4, 1), "accept"); // the current boot, any seq once
+  assert.equal(after.check("a", 4, 1), "duplicate");
+  after.remember("a", 2); // older than known: no effect
+  assert.equal(after.check("a", 3, 1), "old-incarnation");
+  assert.throws(() => after.remember("a", 0), RangeError);
 });
