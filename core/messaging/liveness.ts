@@ -69,6 +69,17 @@ export class Liveness {
     return { dead, late };
   }
 
+  /** Earliest time a peer becomes late or dead without news, or null if none is alive. */
+  nextDeadline(): number | null {
+    let next: number | null = null;
+    const { deadtimeMs, warntimeMs } = this.#timing;
+    for (const [peer, last] of this.#lastHeard) {
+      const at = warntimeMs > 0 && !this.#warned.has(peer) ? last + warntimeMs : last + deadtimeMs;
+      if (next === null || at < next) next = at;
+    }
+    return next;
+  }
+
   /** Drops a peer (it is dead, or restarted with a new incarnation). */
   forget(peer: string): void {
     this.#lastHeard.delete(peer);
