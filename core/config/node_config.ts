@@ -38,17 +38,106 @@ const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, "expected HOST:PORT");
 
+/** API address used when a node's entry names none. */
+export const DEFAULT_API = "127.0.0.1:7501";
+
+const port = z.number().int().min(1).max(65535);
+const linkName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$/).optional();
+
+/** Serial line speeds a link may use (Heartbeat's `baud`). */
+export const SERIAL_BAUD_RATES = [9600, 19200, 38400, 57600, 115200, 230400, 460800] as const;
+
+/**
+ * Schema of one link: a medium heartbeats and cluster messages travel over.
+ * Every frame goes out on every link; a peer is dead only when it is silent on
+ * all of them for deadtime.
+ */
+export const linkSchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("ucast"),
+    name: linkName,
+    /** ADDR:PORT this node listens on. */
+    bind: hostPort,
+    /** ADDR:PORT of every peer (an entry equal to `bind` is ignored, as Heartbeat does). */
+    peers: z.array(hostPort).min(1).max(256),
+  }),
+  z.strictObject({
+    type: z.literal("bcast"),
+    name: linkName,
+    /** Interface name (eth0) or its IPv4 address. */
+    interface: z.string().min(1),
+    port: port.default(694),
+  }),
+  z.strictObject({
+    type: z.literal("mcast"),
+    name: linkName,
+    interface: z.string().min(1),
+    group: z.string().regex(
+      /^(22[4-9]|23[0-9])\.\d{1,3}\.\d{1,3}\.\d{1,3}$/,
+      "expected an IPv4 multicast group (224.0.0.0 to 239.255.255.255)",
+    ),
+    port: port.default(694),
+    ttl: z.number().int().min(0).max(255).default(1),
+    loop: z.boolean().default(false),
+  }),
+  z.strictObject({
+    type: z.literal("serial"),
+    name: linkName,
+    /** The tty device, e.g. /dev/ttyS0. */
+    device: z.string().min(1),
+    baud: z.number().int().refine(
+      (b) => (SERIAL_BAUD_RATES as readonly number[]).includes(b),
+      `expected one of ${SERIAL_BAUD_RATES.join(", ")}`,
+    ).default(19200),
+  }),
+]);
+
+/** A link as written in the configuration. */
+export type LinkConfig = z.output<typeof linkSchema>;
+
+/** A link with its name resolved (what the daemon opens). */
+export type ResolvedLink = LinkConfig & { name: string };
+
 /** Schema of one configured node. */
 export const nodeEntrySchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/),
-  /** Address the node's heartbeats are sent to (UDP unicast). */
-  address: z.string().min(1),
-  /** UDP port of the node. */
-  port: z.number().int().min(1).max(65535),
+  /** Address of the node on the implicit unicast link (shorthand for a `ucast` link). */
+  address: z.string().min(1).optional(),
+  /** UDP port of the node on the implicit unicast link. */
+  port: port.optional(),
   /** HOST:PORT of the node's HTTP API. */
-  api: hostPort,
+  api: hostPort.optional(),
   priority: z.number().int().default(0),
   votes: z.number().int().min(0).default(1),
+});
+
+/** Schema of the quorum settings (corosync's votequorum options and quorum devices). */
+export const quorumConfigSchema = z.strictObject({
+  /** Two-node cluster: one node alone is quorate (implies waitForAll unless set false). */
+  twoNode: z.boolean().default(false),
+  /** Not quorate after boot until all nodes were seen together once. */
+  waitForAll: z.boolean().optional(),
+  /** Overrides the sum of configured votes. */
+  expectedVotes: z.number().int().min(1).optional(),
+  /** Quorum devices: a built-in name ("ping", "qdisk") or a plugin file path. */
+  devices: z.array(z.strictObject({
+    plugin: z.string().min(1),
+    params: z.record(z.string(), z.unknown()).default({}),
+  })).max(8).default([]),
+});
+
+/** Schema of Heartbeat 3.0.6 compatibility (a Vigil node seen as a Heartbeat node). */
+export const heartbeatCompatSchema = z.strictObject({
+  /** Names of the Heartbeat nodes to watch. */
+  nodes: z.array(z.string().min(1).max(64)).min(1).max(64),
+  /** Heartbeat's udpport. */
+  port: port.default(694),
+  /** Address to bind (default: all). */
+  bind: z.string().min(1).optional(),
+  /** Broadcast addresses or interface names to send our status to. */
+  broadcast: z.array(z.string().min(1)).max(16).default([]),
+  /** Unicast addresses to send our status to. */
+  unicast: z.array(z.string().min(1)).max(64).default([]),
 });
 
 /** Schema of the node configuration file. */
@@ -61,6 +150,12 @@ export const nodeConfigFileSchema = z.strictObject({
   deadtime: duration.default(5000),
   warntime: duration.optional(),
   initdead: duration.optional(),
+  /** Media; when absent, nodes' address and port form one unicast link. */
+  links: z.array(linkSchema).max(8).default([]),
+  quorum: quorumConfigSchema.default({ twoNode: false, devices: [] }),
+  heartbeatCompat: heartbeatCompatSchema.optional(),
+  /** Also append log lines to this file (Heartbeat's logfile). */
+  logFile: z.string().min(1).optional(),
   resources: z.array(z.strictObject({
     id: z.string(),
     agent: z.string(),
@@ -88,6 +183,29 @@ export const nodeConfigFileSchema = z.strictObject({
       ctx.addIssue({ code: "custom", path: ["nodes", i, "name"], message: `duplicate node ${n}` });
     }
   });
+  const self = cfg.nodes.find((n) => n.name === cfg.node);
+  cfg.nodes.forEach((n, i) => {
+    if ((n.address === undefined) !== (n.port === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["nodes", i, n.address === undefined ? "address" : "port"],
+        message: "address and port go together (they form the implicit unicast link)",
+      });
+    }
+  });
+  if (self && cfg.links.length === 0 && self.address === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["links"],
+      message: `no link: give links[], or an address and port to node ${cfg.node}`,
+    });
+  }
+  const linkNames = resolveLinkNames(cfg.links, self?.address !== undefined);
+  linkNames.forEach((n, i) => {
+    if (linkNames.indexOf(n) !== i) {
+      ctx.addIssue({ code: "custom", path: ["links", i, "name"], message: `duplicate link ${n}` });
+    }
+  });
   if (cfg.deadtime <= cfg.keepalive) {
     ctx.addIssue({
       code: "custom",
@@ -99,6 +217,33 @@ export const nodeConfigFileSchema = z.strictObject({
 
 /** A validated node configuration. */
 export type NodeConfigFile = z.output<typeof nodeConfigFileSchema>;
+
+function resolveLinkNames(links: readonly LinkConfig[], implicit: boolean): string[] {
+  const names = links.map((l, i) => l.name ?? `${l.type}${i}`);
+  return implicit ? ["udp", ...names] : names;
+}
+
+/**
+ * The links this node opens: the configured ones plus, when the nodes have
+ * addresses, the implicit unicast link "udp" between them.
+ */
+export function resolveLinks(cfg: NodeConfigFile): ResolvedLink[] {
+  const self = cfg.nodes.find((n) => n.name === cfg.node)!;
+  const out: ResolvedLink[] = [];
+  const peers = cfg.nodes.filter((n) => n.name !== cfg.node && n.address !== undefined);
+  // A one-node cluster has nobody to talk to on the implicit link.
+  if (self.address !== undefined && self.port !== undefined && peers.length > 0) {
+    out.push({
+      type: "ucast",
+      name: "udp",
+      bind: `${self.address}:${self.port}`,
+      peers: peers.map((n) => `${n.address}:${n.port}`),
+    });
+  }
+  const names = resolveLinkNames(cfg.links, false);
+  cfg.links.forEach((l, i) => out.push({ ...l, name: names[i] }));
+  return out;
+}
 
 /** A configuration file that could not be read or validated. */
 export class ConfigError extends Error {}
