@@ -9,8 +9,16 @@ import { parseArgs } from "node:util";
 import type { StatusDocument } from "./core/api/status_app.ts";
 import { CibFileError } from "./core/cib/cib_file.ts";
 import { renderStatus } from "./core/cli/status_view.ts";
-import { ConfigError, loadNodeConfig } from "./core/config/node_config.ts";
+import {
+  ConfigError,
+  DEFAULT_API,
+  loadNodeConfig,
+  type NodeConfigFile,
+} from "./core/config/node_config.ts";
+import { loadHaCf } from "./core/config/ha_cf_to_config.ts";
+import { PluginError } from "./plugins/resource_agent.ts";
 import { NodeDaemon } from "./core/daemon/node_daemon.ts";
+import { LinkOpenError } from "./core/daemon/link_set.ts";
 import { runDemo } from "./core/demo/demo.ts";
 import { parseDuration } from "./core/duration.ts";
 import { VERSION } from "./core/version.ts";
@@ -20,6 +28,7 @@ const HELP = `vigil ${VERSION}: a high-availability cluster manager in one binar
 
 Usage:
   vigil run --config FILE      start this node's daemon
+  vigil run --ha-cf FILE       start it from Heartbeat's ha.cf (and authkeys next to it)
   vigil status [--api HOST:PORT | --config FILE] [--json]
                                show the cluster as one node sees it (like crm_mon -1)
   vigil demo [--nodes N] [--keepalive D] [--deadtime D]
@@ -30,15 +39,22 @@ Usage:
 Durations are Heartbeat-style: "2" is seconds, "200ms", "1.5s".`;
 
 const COMMAND_HELP: Record<string, string> = {
-  run: `vigil run --config FILE [--log-format text|json]
+  run: `vigil run (--config FILE | --ha-cf FILE [--node NAME]) [--log-format text|json]
 
-Starts one node daemon: UDP heartbeats to the configured peers (HMAC-authenticated
-with the authkeys file, which must be mode 600), membership, DC election, CIB
-replication, policy and transition engines, the local resource manager, and the
-HTTP API (GET /status, /events, /healthz) at the node's "api" address.
+Starts one node daemon: heartbeats on every configured link (UDP unicast,
+broadcast, multicast, serial lines; HMAC-authenticated with the authkeys file,
+which must be mode 600), membership, quorum and quorum devices, DC election,
+CIB replication, policy and transition engines, the local resource manager, and
+the HTTP API (GET /status, /events, /healthz) at the node's "api" address.
 SIGTERM or SIGINT stops the node's resources, then the daemon.
 
   --config FILE         the node configuration (JSON; see README)
+  --ha-cf FILE          read Heartbeat's ha.cf instead (authkeys next to it);
+                        unsupported directives are reported with file:line
+  --node NAME           this node's name with --ha-cf (default: uname -n)
+  --authkeys FILE       with --ha-cf: the authkeys file (default: next to ha.cf)
+  --state-dir DIR       with --ha-cf: state directory (default /var/lib/vigil)
+  --api HOST:PORT       with --ha-cf: the HTTP API address (default ${DEFAULT_API})
   --log-format FORMAT   text (default) or json, one event per line
   --exit-on-stdin-close stop when standard input closes (used by vigil demo)`,
   status: `vigil status [--api HOST:PORT | --config FILE] [--json]
@@ -94,19 +110,41 @@ async function runCommand(args: string[]): Promise<number> {
     args,
     options: {
       config: { type: "string" },
+      "ha-cf": { type: "string" },
+      node: { type: "string" },
+      authkeys: { type: "string" },
+      "state-dir": { type: "string" },
+      api: { type: "string" },
       "log-format": { type: "string", default: "text" },
       "exit-on-stdin-close": { type: "boolean", default: false },
     },
   });
-  if (!values.config) throw new UsageError("vigil run: --config FILE is required");
+  if (!values.config === !values["ha-cf"]) {
+    throw new UsageError("vigil run: give exactly one of --config FILE and --ha-cf FILE");
+  }
   const format = values["log-format"];
   if (format !== "text" && format !== "json") {
     throw new UsageError(`vigil run: --log-format must be text or json, not "${format}"`);
   }
-  const config = loadNodeConfig(values.config);
+  let config: NodeConfigFile;
+  let configFile: string;
+  if (values["ha-cf"]) {
+    configFile = values["ha-cf"];
+    const imported = loadHaCf(configFile, {
+      ...(values.node ? { node: values.node } : {}),
+      ...(values.authkeys ? { authkeys: values.authkeys } : {}),
+      ...(values["state-dir"] ? { stateDir: values["state-dir"] } : {}),
+      ...(values.api ? { api: values.api } : {}),
+    });
+    for (const w of imported.warnings) console.error(`vigil: warning: ${w}`);
+    config = imported.config;
+  } else {
+    configFile = values.config!;
+    config = loadNodeConfig(configFile);
+  }
   const daemon = await NodeDaemon.start({
     config,
-    configFile: values.config,
+    configFile,
     version: VERSION,
     logFormat: format,
   });
@@ -137,10 +175,10 @@ async function statusCommand(args: string[]): Promise<number> {
       json: { type: "boolean", default: false },
     },
   });
-  let api = values.api ?? process.env.VIGIL_API ?? "127.0.0.1:7501";
+  let api = values.api ?? process.env.VIGIL_API ?? DEFAULT_API;
   if (values.config) {
     const cfg = loadNodeConfig(values.config);
-    api = cfg.nodes.find((n) => n.name === cfg.node)!.api;
+    api = cfg.nodes.find((n) => n.name === cfg.node)!.api ?? DEFAULT_API;
   }
   let doc: StatusDocument;
   try {
@@ -203,8 +241,8 @@ if (import.meta.main) {
     (e) => {
       const known = e instanceof UsageError || e instanceof ConfigError ||
         e instanceof AuthkeysError ||
-        e instanceof CibFileError;
-      console.error(known ? `vigil: ${e.message}` : e);
+        e instanceof CibFileError || e instanceof PluginError;
+      console.error(known || e instanceof LinkOpenError ? `vigil: ${e.message}` : e);
       process.exit(known ? 2 : 1);
     },
   );

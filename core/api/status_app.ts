@@ -8,6 +8,10 @@
 import { Hono } from "hono";
 import type { ClusterEvent } from "../node/events.ts";
 import type { NodeSnapshot } from "../node/node_core.ts";
+import type { LinkStatus } from "../daemon/link_set.ts";
+import type { QuorumDeviceStatus } from "../daemon/quorum_devices.ts";
+import type { HbPeerSnapshot } from "../compat/heartbeat_peers.ts";
+import type { HeartbeatLinkStats } from "../compat/heartbeat_link.ts";
 
 /** Per-link and per-reason counters the shell adds to the core's snapshot. */
 export interface TransportStats {
@@ -27,6 +31,14 @@ export interface StatusDocument extends NodeSnapshot {
   uptimeMs: number;
   /** Transport counters. */
   transport: TransportStats;
+  /** Each link: up/down, peers heard on it, round-trip times, packet counters. */
+  links: LinkStatus[];
+  /** Quorum devices and their last readings. */
+  devices: QuorumDeviceStatus[];
+  /** Heartbeat nodes seen in heartbeat-compat mode. */
+  heartbeatPeers?: HbPeerSnapshot[];
+  /** Counters of the heartbeat-compat link. */
+  heartbeatLink?: HeartbeatLinkStats;
 }
 
 /** What the app reads from the running daemon. */

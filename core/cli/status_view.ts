@@ -26,9 +26,9 @@ export function renderStatus(doc: StatusDocument): string {
   if (doc.dc && doc.quorum) {
     const q = doc.quorum;
     lines.push(
-      `Current DC: ${doc.dc} - partition ${
-        q.quorate ? "with" : "WITHOUT"
-      } quorum (${q.votes} of ${q.expected} votes, ${q.needed} needed)`,
+      `Current DC: ${doc.dc} - partition ${q.quorate ? "with" : "WITHOUT"} quorum (${
+        q.reason ?? `${q.votes} of ${q.expected} votes, ${q.needed} needed`
+      })`,
     );
   } else {
     lines.push("Current DC: NONE - membership in transition");
@@ -44,6 +44,45 @@ export function renderStatus(doc: StatusDocument): string {
   const offline = doc.nodes.filter((n) => !members.includes(n));
   lines.push(`  * Online: [ ${online.join(" ")} ]`);
   if (offline.length) lines.push(`  * OFFLINE: [ ${offline.join(" ")} ]`);
+  if (doc.links.length) {
+    lines.push("", "Links:");
+    for (const l of doc.links) {
+      const peers = l.peers.map((p) =>
+        `${p.peer} ${p.up ? "up" : "DOWN"}${p.rttMs !== null ? ` rtt ${p.rttMs} ms` : ""}`
+      );
+      const c = l.counters;
+      lines.push(
+        `  * ${l.name} (${l.type}): ${l.up ? "up" : "DOWN"}${
+          peers.length ? ` - ${peers.join(", ")}` : ""
+        } [in ${c.packetsIn}, out ${c.packetsOut}, errors ${c.sendErrors + c.framingErrors}]`,
+      );
+    }
+  }
+  if (doc.devices.length) {
+    lines.push("", "Quorum Devices:");
+    for (const d of doc.devices) {
+      const r = d.reading;
+      lines.push(
+        `  * ${d.plugin}: ${
+          r
+            ? `${
+              r.healthy ? "healthy" : "UNHEALTHY"
+            }, ${r.votes} of ${d.expectedVotes} votes, score ${r.score} - ${r.detail}`
+            : "not read yet"
+        }`,
+      );
+    }
+  }
+  if (doc.heartbeatPeers?.length) {
+    lines.push("", "Heartbeat Nodes (heartbeat-compat):");
+    for (const p of doc.heartbeatPeers) {
+      lines.push(
+        `  * ${p.name}: ${p.status}${
+          p.lastHeardAgoMs !== null ? `, heard ${p.lastHeardAgoMs} ms ago` : ""
+        }`,
+      );
+    }
+  }
   lines.push("", "Full List of Resources:");
   if (doc.resources.length === 0) lines.push("  * No resources");
   const width = Math.max(0, ...doc.resources.map((r) => r.id.length));

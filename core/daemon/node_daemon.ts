@@ -9,23 +9,39 @@
  * @module
  */
 
-import { createSocket, type Socket } from "node:dgram";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { StatusDocument } from "../api/status_app.ts";
 import { createStatusApp } from "../api/status_app.ts";
 import { readCibFile, writeCibFile } from "../cib/cib_file.ts";
-import type { NodeConfigFile } from "../config/node_config.ts";
-import { initialCib } from "../config/node_config.ts";
+import {
+  DEFAULT_API,
+  initialCib,
+  type NodeConfigFile,
+  resolveLinks,
+} from "../config/node_config.ts";
 import { OperationExecutor } from "../lrm/executor.ts";
 import type { LrmOperation } from "../lrm/lrm_state.ts";
 import type { ClusterEvent } from "../node/events.ts";
-import { messageSchema } from "../node/messages.ts";
 import { NodeCore, type NodeEffect, type NodeEvent } from "../node/node_core.ts";
-import { decodeFrame, encodeFrame } from "../wire/frame.ts";
-import { DropCounters } from "../wire/drop_counters.ts";
-import { type Keyring, loadAuthkeys } from "../wire/authkeys.ts";
-import { ReplayWindow } from "../wire/replay.ts";
+import { assertSigningKey, type Keyring, loadAuthkeys } from "../wire/authkeys.ts";
+import { HeartbeatLink } from "../compat/heartbeat_link.ts";
+import { isIPv4 } from "../messaging/transport.ts";
+import { resolveInterface } from "../transport/interfaces.ts";
+import {
+  type LoadedQuorumDevice,
+  loadQuorumDevices,
+  QuorumDeviceRunner,
+} from "./quorum_devices.ts";
+import { openTransport } from "../transport/open_transport.ts";
+import { LinkSet } from "./link_set.ts";
 import { findResourceAgent } from "../../ra/builtin.ts";
 import { type HttpServer, serveHttp } from "../../runtime/serve.ts";
 
@@ -54,34 +70,29 @@ export class NodeDaemon {
   readonly #opts: NodeDaemonOptions;
   readonly #core: NodeCore;
   readonly #keyring: Keyring;
-  readonly #socket: Socket;
+  #links: LinkSet | undefined;
+  readonly #devices: QuorumDeviceRunner;
+  #heartbeat: HeartbeatLink | undefined;
   readonly #executor: OperationExecutor;
-  readonly #replay = new ReplayWindow();
-  readonly #drops = new DropCounters();
   readonly #incarnation: number;
   readonly #t0 = performance.now();
   readonly #startedAt = Date.now();
   readonly #events: { at: number; event: ClusterEvent }[] = [];
-  readonly #addresses = new Map<string, { address: string; port: number }>();
-  /**
-   * One sending socket per peer. Under Bun a port-unreachable error from a dead
-   * peer fails the next send on the same socket, whoever it is to; separate
-   * sockets keep one dead peer from silencing the heartbeats to the others.
-   */
-  readonly #senders = new Map<string, Socket>();
-  #seq = 0;
-  #sent = 0;
-  #received = 0;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
   #api: HttpServer | undefined;
   #closed = false;
 
-  private constructor(opts: NodeDaemonOptions, keyring: Keyring, incarnation: number) {
+  private constructor(
+    opts: NodeDaemonOptions,
+    keyring: Keyring,
+    incarnation: number,
+    devices: LoadedQuorumDevice[],
+  ) {
     this.#opts = opts;
     const cfg = opts.config;
     this.#keyring = keyring;
     this.#incarnation = incarnation;
-    for (const n of cfg.nodes) this.#addresses.set(n.name, { address: n.address, port: n.port });
     const cib = readCibFile(cfg.stateDir) ?? initialCib(cfg, opts.configFile);
     this.#core = new NodeCore({
       self: cfg.node,
@@ -90,22 +101,40 @@ export class NodeDaemon {
       deadtimeMs: cfg.deadtime,
       warntimeMs: cfg.warntime,
       initdeadMs: cfg.initdead,
+      incarnation,
+      quorum: {
+        twoNode: cfg.quorum.twoNode,
+        ...(cfg.quorum.waitForAll !== undefined ? { waitForAll: cfg.quorum.waitForAll } : {}),
+        ...(cfg.quorum.expectedVotes !== undefined
+          ? { expectedVotes: cfg.quorum.expectedVotes }
+          : {}),
+        deviceVotes: devices.reduce((sum, d) => sum + d.votes, 0),
+      },
       operationTimeoutMs: (agent, action) => findResourceAgent(agent)?.timeouts[action] ?? 20_000,
+    });
+    this.#devices = new QuorumDeviceRunner(devices, {
+      node: cfg.node,
+      nodes: cfg.nodes.map((n) => n.name),
+      membership: () => this.#core.membership?.members ?? null,
+      onChange: (sum) => this.#step({ type: "devices", now: this.#now(), ...sum }),
+      log: (line) => this.#line(line),
+      now: () => this.#now(),
     });
     this.#executor = new OperationExecutor({
       node: cfg.node,
       stateDir: join(cfg.stateDir, "agents"),
     });
-    this.#socket = createSocket({ type: "udp4", reuseAddr: false });
   }
 
   /** Starts a node: checks keys, loads state, binds UDP and the API, begins ticking. */
   static async start(opts: NodeDaemonOptions): Promise<NodeDaemon> {
     const cfg = opts.config;
     const keyring = loadAuthkeys(cfg.authkeys);
+    assertSigningKey(keyring, cfg.authkeys);
+    const devices = await loadQuorumDevices(cfg, opts.configFile);
     mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
     const incarnation = nextIncarnation(cfg.stateDir);
-    const daemon = new NodeDaemon(opts, keyring, incarnation);
+    const daemon = new NodeDaemon(opts, keyring, incarnation, devices);
     await daemon.#listen();
     return daemon;
   }
@@ -116,26 +145,108 @@ export class NodeDaemon {
   }
 
   async #listen(): Promise<void> {
-    const self = this.#opts.config.nodes.find((n) => n.name === this.#opts.config.node)!;
-    await new Promise<void>((resolve, reject) => {
-      this.#socket.once("error", reject);
-      this.#socket.bind(self.port, self.address, () => {
-        this.#socket.off("error", reject);
-        resolve();
-      });
+    const cfg = this.#opts.config;
+    const self = cfg.nodes.find((n) => n.name === cfg.node)!;
+    const links = resolveLinks(cfg);
+    const implicit = new Map<string, string>();
+    for (const n of cfg.nodes) {
+      if (n.address !== undefined) implicit.set(n.name, `${n.address}:${n.port}`);
+    }
+    this.#links = await LinkSet.open({
+      self: cfg.node,
+      nodes: cfg.nodes.map((n) => n.name),
+      links,
+      unicastAddresses: new Map([["udp", implicit]]),
+      keyring: this.#keyring,
+      incarnation: this.#incarnation,
+      deadtimeMs: cfg.deadtime,
+      probeIntervalMs: Math.max(cfg.keepalive, 1000),
+      knownIncarnations: readPeerIncarnations(cfg.stateDir),
+      onIncarnation: () => writePeerIncarnations(cfg.stateDir, this.#peerIncarnations()),
+      onMessage: (from, incarnation, body) =>
+        this.#step({ type: "message", now: this.#now(), from, incarnation, body }),
+      onLinkEvent: (e) =>
+        this.#event({
+          kind: e.type,
+          text: `link ${e.link} ${e.type === "link-up" ? "up" : "down"} for ${e.peer}`,
+          subject: e.peer,
+        }),
+      onLog: (line) => this.#line(line),
+      now: () => this.#now(),
+      openTransport,
     });
-    this.#socket.on("message", (buf) => this.#onPacket(buf));
-    this.#socket.on("error", (e) => this.#line(`udp error: ${e.message}`));
-    const [host, port] = splitHostPort(self.api);
+    const [host, port] = splitHostPort(self.api ?? DEFAULT_API);
     const app = createStatusApp({ status: () => this.status(), events: () => [...this.#events] });
     this.#api = await serveHttp({ hostname: host, port, fetch: app.fetch });
     this.#line(
-      `vigil ${this.#opts.version} node ${self.name} incarnation ${this.#incarnation}: udp ${self.address}:${self.port}, api http://${host}:${this.#api.port}`,
+      `vigil ${this.#opts.version} node ${self.name} incarnation ${this.#incarnation}: links ${
+        links.map(describeLink).join(", ")
+      }; api http://${host}:${this.#api.port}`,
     );
-    const cfg = this.#opts.config;
-    const tickMs = Math.max(5, Math.min(50, Math.floor(cfg.keepalive / 4)));
+    await this.#openHeartbeatCompat();
+    this.#devices.start();
     this.#step({ type: "tick", now: this.#now() });
-    this.#timer = setInterval(() => this.#step({ type: "tick", now: this.#now() }), tickMs);
+  }
+
+  /** Heartbeat 3.0.6 compatibility: be seen as a Heartbeat node, and watch Heartbeat nodes. */
+  async #openHeartbeatCompat(): Promise<void> {
+    const cfg = this.#opts.config;
+    const hb = cfg.heartbeatCompat;
+    if (!hb) return;
+    const broadcast = hb.broadcast.map((b) => (isIPv4(b) ? b : resolveInterface(b).broadcast));
+    this.#heartbeat = await HeartbeatLink.open({
+      node: cfg.node,
+      nodes: hb.nodes,
+      keyring: this.#keyring,
+      port: hb.port,
+      ...(hb.bind ? { bind: hb.bind } : {}),
+      broadcast,
+      unicast: hb.unicast,
+      keepaliveMs: cfg.keepalive,
+      deadtimeMs: cfg.deadtime,
+      generation: this.#incarnation,
+      now: () => this.#now(),
+      onEvent: (e) => {
+        const text = e.type === "up"
+          ? `Heartbeat node ${e.node} is up (${e.status})`
+          : e.type === "dead"
+          ? `Heartbeat node ${e.node} is dead (${e.reason})`
+          : e.type === "restarted"
+          ? `Heartbeat node ${e.node} restarted (generation ${e.toGeneration})`
+          : `Heartbeat node ${e.node} is ${e.to}`;
+        this.#event({ kind: "heartbeat-node", text, subject: e.node });
+      },
+    });
+    this.#line(
+      `heartbeat-compat: port ${hb.port}, watching ${hb.nodes.join(", ")}${
+        broadcast.length ? `, broadcast ${broadcast.join(", ")}` : ""
+      }${hb.unicast.length ? `, unicast ${hb.unicast.join(", ")}` : ""}`,
+    );
+  }
+
+  #peerIncarnations(): Record<string, number> {
+    const known = readPeerIncarnations(this.#opts.config.stateDir);
+    for (const [peer, inc] of Object.entries(this.#links?.incarnations() ?? {})) {
+      known[peer] = Math.max(known[peer] ?? 0, inc);
+    }
+    return known;
+  }
+
+  /**
+   * Sleeps until the earliest deadline of the core or the links: no periodic
+   * polling, so an idle node wakes only to send heartbeats and check peers.
+   */
+  #schedule(): void {
+    if (this.#closed || !this.#links) return;
+    const at = Math.min(this.#core.nextDeadline(), this.#links.nextDeadline());
+    if (this.#timer !== undefined && at >= this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#step({ type: "tick", now: this.#now() });
+    }, Math.max(0, Math.ceil(at - this.#now())));
   }
 
   /** The status document served at `GET /status`. */
@@ -144,7 +255,12 @@ export class NodeDaemon {
       ...this.#core.snapshot(),
       version: this.#opts.version,
       uptimeMs: Date.now() - this.#startedAt,
-      transport: { received: this.#received, sent: this.#sent, dropped: this.#drops.snapshot() },
+      transport: this.#links?.stats() ?? { received: 0, sent: 0, dropped: {} },
+      links: this.#links?.links(this.#now()) ?? [],
+      devices: this.#devices.status(),
+      ...(this.#heartbeat
+        ? { heartbeatPeers: this.#heartbeat.peers(), heartbeatLink: this.#heartbeat.stats() }
+        : {}),
     };
   }
 
@@ -168,32 +284,15 @@ export class NodeDaemon {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#timer);
-    await new Promise<void>((r) => this.#socket.close(() => r()));
-    for (const socket of this.#senders.values()) socket.close();
+    clearTimeout(this.#timer);
+    await this.#devices.stop();
+    await this.#heartbeat?.close();
+    await this.#links?.close();
     await this.#api?.close();
   }
 
   #now(): number {
     return performance.now() - this.#t0;
-  }
-
-  #onPacket(buf: Uint8Array): void {
-    const decoded = decodeFrame(buf, this.#keyring);
-    if (!decoded.ok) return this.#drops.count(decoded.reason);
-    const { frame } = decoded;
-    const verdict = this.#replay.check(frame.from, frame.incarnation, frame.seq);
-    if (verdict !== "accept") return this.#drops.count(verdict);
-    const body = messageSchema.safeParse(frame.body);
-    if (!body.success) return this.#drops.count("bad-header");
-    this.#received++;
-    this.#step({
-      type: "message",
-      now: this.#now(),
-      from: frame.from,
-      incarnation: frame.incarnation,
-      body: body.data,
-    });
   }
 
   #step(event: NodeEvent): void {
@@ -209,7 +308,9 @@ export class NodeDaemon {
       );
       return;
     }
+    if (event.type === "tick") this.#links?.tick(event.now);
     for (const effect of effects) this.#apply(effect);
+    this.#schedule();
   }
 
   #apply(effect: NodeEffect): void {
@@ -222,35 +323,18 @@ export class NodeDaemon {
         return writeCibFile(this.#opts.config.stateDir, effect.cib);
       case "event":
         return this.#event(effect.event);
+      case "log":
+        return this.#line(effect.text);
     }
   }
 
-  #send(to: string, body: unknown): void {
-    const peer = this.#addresses.get(to);
-    if (!peer) return;
-    const frame = encodeFrame(
-      { from: this.#opts.config.node, incarnation: this.#incarnation, seq: ++this.#seq, body },
-      this.#keyring.active,
-    );
-    this.#sent++;
-    this.#sender(to).send(frame, peer.port, peer.address, () => {
-      // Send errors (a dead peer's port) need no action: liveness notices silence.
-    });
-  }
-
-  #sender(peer: string): Socket {
-    let socket = this.#senders.get(peer);
-    if (!socket) {
-      socket = createSocket("udp4");
-      socket.on("error", () => {});
-      socket.bind(0, this.#selfAddress());
-      this.#senders.set(peer, socket);
+  #send(to: string | null, body: unknown): void {
+    try {
+      this.#links?.send(to, body);
+    } catch (e) {
+      // Too large for one frame: a bug upstream (the reliable channel fragments).
+      this.#line(`cannot send ${(body as { type?: string }).type} to ${to ?? "all"}: ${e}`);
     }
-    return socket;
-  }
-
-  #selfAddress(): string {
-    return this.#opts.config.nodes.find((n) => n.name === this.#opts.config.node)!.address;
   }
 
   #run(op: LrmOperation): void {
@@ -294,6 +378,14 @@ export class NodeDaemon {
 
   #write(line: string): void {
     (this.#opts.write ?? console.log)(line);
+    const file = this.#opts.config.logFile;
+    if (file) {
+      try {
+        appendFileSync(file, `${line}\n`);
+      } catch {
+        // The log file is a copy; stdout has the line.
+      }
+    }
   }
 }
 
@@ -304,6 +396,40 @@ function nextIncarnation(stateDir: string): number {
   const next = previous + 1;
   writeFileSync(file, `${next}\n`, { mode: 0o600 });
   return next;
+}
+
+/** Peers' incarnations from earlier runs (missing or unreadable file: none known). */
+function readPeerIncarnations(stateDir: string): Record<string, number> {
+  try {
+    const raw = JSON.parse(readFileSync(join(stateDir, "peers.json"), "utf8"));
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(raw ?? {})) {
+      if (typeof v === "number" && Number.isSafeInteger(v) && v >= 1) out[k] = v;
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+/** Persists peers' incarnations atomically (temporary file, then rename). */
+function writePeerIncarnations(stateDir: string, incarnations: Record<string, number>): void {
+  const file = join(stateDir, "peers.json");
+  writeFileSync(`${file}.tmp`, JSON.stringify(incarnations), { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
+function describeLink(link: ReturnType<typeof resolveLinks>[number]): string {
+  switch (link.type) {
+    case "ucast":
+      return `${link.name} (ucast ${link.bind})`;
+    case "bcast":
+      return `${link.name} (bcast ${link.interface}:${link.port})`;
+    case "mcast":
+      return `${link.name} (mcast ${link.group}:${link.port} on ${link.interface})`;
+    case "serial":
+      return `${link.name} (serial ${link.device} at ${link.baud})`;
+  }
 }
 
 /** Splits "host:port". */

@@ -196,6 +196,16 @@ export class LrmState {
     return out;
   }
 
+  /** When the next recurring monitor falls due, or null if none is scheduled. */
+  nextMonitorAt(): number | null {
+    let next: number | null = null;
+    for (const r of this.#resources.values()) {
+      if (r.status.state !== "started" || r.monitorMs <= 0 || r.running || r.queue.length) continue;
+      if (next === null || r.nextMonitorAt < next) next = r.nextMonitorAt;
+    }
+    return next;
+  }
+
   /** Stop operations for every active resource (used when the node must give everything up). */
   stopAll(): LrmOperation[] {
     const out: LrmOperation[] = [];

@@ -18,7 +18,11 @@ export type ClusterEventKind =
   | "resource-stopped"
   | "resource-failed"
   | "cib"
-  | "self-stop";
+  | "self-stop"
+  | "link-up"
+  | "link-down"
+  | "device"
+  | "heartbeat-node";
 
 /** One cluster event. */
 export interface ClusterEvent {

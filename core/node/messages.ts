@@ -7,6 +7,7 @@
 
 import { z } from "zod";
 import { cibSchema, cibVersionSchema, resourceStatusSchema } from "../cib/cib.ts";
+import { type ChannelPacket, channelPacketSchema } from "../messaging/reliable_channel.ts";
 
 const name = z.string().min(1).max(64);
 const membershipSchema = z.strictObject({
@@ -33,6 +34,11 @@ export const heartbeatSchema = z.strictObject({
   }),
   /** Recently completed DC actions with success flags, for lost results. */
   done: z.array(z.tuple([z.string(), z.boolean()])).max(64),
+  /** What the sender's quorum devices say: votes for its partition, health score. */
+  devices: z.strictObject({
+    votes: z.number().int().min(0).max(64),
+    score: z.number().finite(),
+  }).optional(),
 });
 
 /** The DC asks a node to run one action. */
@@ -64,13 +70,21 @@ export const cibPushSchema = z.strictObject({ type: z.literal("cib"), cib: cibSc
 /** A request for the receiver's CIB. */
 export const cibRequestSchema = z.strictObject({ type: z.literal("cib-req") });
 
-/** Any cluster message. */
-export const messageSchema = z.discriminatedUnion("type", [
-  heartbeatSchema,
+/**
+ * Messages that need reliable, ordered delivery: they travel inside the
+ * reliable channel's packets and are checked again after reassembly.
+ */
+export const reliableMessageSchema = z.discriminatedUnion("type", [
   operationRequestSchema,
   operationResultSchema,
   cibPushSchema,
   cibRequestSchema,
+]);
+
+/** Any frame body for the node's core: a heartbeat, or a reliable-channel packet. */
+export const messageSchema: z.ZodType<Heartbeat | ChannelPacket> = z.union([
+  heartbeatSchema,
+  channelPacketSchema,
 ]);
 
 /** A heartbeat. */
@@ -79,5 +93,7 @@ export type Heartbeat = z.output<typeof heartbeatSchema>;
 export type OperationRequestMessage = z.output<typeof operationRequestSchema>;
 /** An action result for the DC. */
 export type OperationResultMessage = z.output<typeof operationResultSchema>;
-/** Any cluster message. */
-export type Message = z.output<typeof messageSchema>;
+/** A message carried by the reliable channel. */
+export type ReliableMessage = z.output<typeof reliableMessageSchema>;
+/** Any frame body for the node's core. */
+export type Message = Heartbeat | ChannelPacket;

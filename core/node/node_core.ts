@@ -28,7 +28,14 @@ import { computeTransition, type PlannedAction, type PolicyOutput } from "../pe/
 import { computeQuorum, type QuorumState } from "../quorum/quorum.ts";
 import { TransitionEngine } from "../te/transition_engine.ts";
 import type { ClusterEvent } from "./events.ts";
-import type { Heartbeat, Message, OperationRequestMessage } from "./messages.ts";
+import {
+  type Heartbeat,
+  type Message,
+  type OperationRequestMessage,
+  type ReliableMessage,
+  reliableMessageSchema,
+} from "./messages.ts";
+import { ReliableChannel } from "../messaging/reliable_channel.ts";
 
 /** Configuration of one node core. */
 export interface NodeCoreOptions {
@@ -51,6 +58,22 @@ export interface NodeCoreOptions {
    * before placing resources (Heartbeat's initdead; default: 2 x deadtime).
    */
   initdeadMs?: number;
+  /** Quorum rules (corosync votequorum's options). */
+  quorum?: QuorumOptions;
+  /** This node's boot generation (>= 1), for the reliable channel's streams. */
+  incarnation?: number;
+}
+
+/** Quorum rules of the cluster. */
+export interface QuorumOptions {
+  /** One node alone of a two-node cluster is quorate (implies waitForAll unless false). */
+  twoNode?: boolean;
+  /** Not quorate after boot until every node was seen together once. */
+  waitForAll?: boolean;
+  /** Overrides the sum of configured votes. */
+  expectedVotes?: number;
+  /** Votes quorum devices (qdisk) can add: counted in the expected votes. */
+  deviceVotes?: number;
 }
 
 /** Something that happened to the node. */
@@ -59,12 +82,17 @@ export type NodeEvent =
   /** A message; `incarnation` is the sender's boot generation from the frame. */
   | { type: "message"; now: number; from: string; incarnation: number; body: Message }
   | { type: "op-done"; now: number; opId: string; rc: number }
+  /** This node's quorum devices were read: votes they give its partition, health score. */
+  | { type: "devices"; now: number; votes: number; score: number }
   /** The daemon is stopping: give every resource up and leave the membership. */
   | { type: "shutdown"; now: number };
 
 /** Something the node wants done. */
 export type NodeEffect =
-  | { type: "send"; to: string; body: Message }
+  /** Send `body` to one node, or to every configured node when `to` is null. */
+  | { type: "send"; to: string | null; body: Message }
+  /** Reliable-channel trouble worth a log line (overflow, refused or reset streams). */
+  | { type: "log"; text: string }
   | { type: "run-op"; op: LrmOperation }
   | { type: "persist-cib"; cib: Cib }
   | { type: "event"; event: ClusterEvent };
@@ -118,9 +146,14 @@ interface PeerState {
 
 /** The pure state machine of one node. */
 export class NodeCore {
-  readonly #opts: Required<Omit<NodeCoreOptions, "operationTimeoutMs" | "generation">> & {
-    operationTimeoutMs: (agent: string, action: "start" | "stop" | "monitor") => number;
-  };
+  readonly #opts:
+    & Required<
+      Omit<NodeCoreOptions, "operationTimeoutMs" | "generation" | "quorum" | "incarnation">
+    >
+    & {
+      quorum: QuorumOptions;
+      operationTimeoutMs: (agent: string, action: "start" | "stop" | "monitor") => number;
+    };
   readonly #liveness: Liveness;
   readonly #membership: MembershipCore;
   readonly #election: Election;
@@ -144,6 +177,9 @@ export class NodeCore {
   #lastPolicy: PolicyOutput | null = null;
   #lastPolicyKey = "";
   #lastCibRequestAt = -Infinity;
+  #devices = { votes: 0, score: 0 };
+  readonly #channel: ReliableChannel;
+  #lastCibPullAt = -Infinity;
   #effects: NodeEffect[] = [];
 
   /** Creates the core; nothing happens until the first event. */
@@ -164,6 +200,7 @@ export class NodeCore {
       warntimeMs: opts.warntimeMs ?? Math.floor(opts.deadtimeMs / 2),
       initdeadMs: opts.initdeadMs ?? opts.deadtimeMs * 2,
       operationTimeoutMs: opts.operationTimeoutMs ?? (() => 20_000),
+      quorum: opts.quorum ?? {},
     };
     this.#cib = opts.cib;
     this.#liveness = new Liveness({
@@ -172,6 +209,12 @@ export class NodeCore {
     });
     this.#membership = new MembershipCore(opts.self, opts.generation ?? 0);
     this.#election = new Election(opts.self);
+    this.#channel = new ReliableChannel({
+      self: opts.self,
+      incarnation: opts.incarnation ?? 1,
+      retransmitMs: Math.max(20, Math.min(200, opts.keepaliveMs)),
+      maxRetransmitMs: Math.max(opts.keepaliveMs, opts.deadtimeMs / 2),
+    });
     this.#te = this.#newTransitionEngine();
   }
 
@@ -232,15 +275,41 @@ export class NodeCore {
       case "op-done":
         this.#onOpDone(event.opId, event.rc);
         break;
+      case "devices":
+        if (event.votes !== this.#devices.votes || event.score !== this.#devices.score) {
+          this.#devices = { votes: event.votes, score: event.score };
+          this.#heartbeatSoon();
+        }
+        break;
       case "shutdown":
         this.#onShutdown();
         break;
     }
     this.#refresh();
     if (this.#now >= this.#nextHeartbeatAt) this.#broadcastHeartbeat();
+    this.#flushChannel();
     const out = this.#effects;
     this.#effects = [];
     return out;
+  }
+
+  /**
+   * The latest time by which the core must be stepped again even if nothing
+   * arrives: the next heartbeat, a peer's warn or dead time, a monitor, the
+   * self-stop deadline. The shell may sleep until then.
+   */
+  nextDeadline(): number {
+    let next = this.#nextHeartbeatAt;
+    const consider = (at: number | null) => {
+      if (at !== null && at < next) next = at;
+    };
+    consider(this.#liveness.nextDeadline());
+    consider(this.#lrm.nextMonitorAt());
+    consider(this.#channel.nextDeadline());
+    if (!this.#membership.agreed && !this.#selfStopped && this.#inTransitionSince !== null) {
+      consider(this.#inTransitionSince + this.#opts.deadtimeMs);
+    }
+    return next;
   }
 
   /** The node's view of the cluster for the status page. */
@@ -323,9 +392,12 @@ export class NodeCore {
     }
     for (const peer of dead) {
       this.#peers.delete(peer);
+      // Whatever was queued for it is moot; a new stream starts when it returns.
+      this.#channel.resetPeer(peer);
       this.#event("node-lost", `node ${peer} lost (silent for ${this.#opts.deadtimeMs} ms)`, peer);
     }
     for (const op of this.#lrm.dueMonitors(this.#now)) this.#emit({ type: "run-op", op });
+    this.#channel.tick(this.#now);
   }
 
   #onMessage(from: string, incarnation: number, body: Message): void {
@@ -339,6 +411,8 @@ export class NodeCore {
         const prev = this.#peers.get(from);
         const restarted = !prev || incarnation > prev.incarnation;
         if (prev && incarnation < prev.incarnation) return;
+        // A restarted peer lost its receive state: start our stream to it afresh.
+        if (prev && restarted) this.#channel.resetPeer(from);
         const lrmNewer = restarted || body.lrm.seq >= prev.lrmSeq;
         this.#peers.set(from, {
           incarnation,
@@ -349,8 +423,67 @@ export class NodeCore {
         if (this.#election.isDc) {
           for (const [actionId, ok] of body.done) this.#actionResult(actionId, ok);
         }
+        this.#pullNewerCibFromDc(from, body);
         break;
       }
+      default:
+        // A reliable-channel packet (data, ack or reset).
+        this.#channel.receive(from, body, this.#now);
+        this.#takeDeliveries(incarnation);
+        break;
+    }
+  }
+
+  /** A follower that sees its DC with a newer CIB asks for it (a push may have been lost). */
+  #pullNewerCibFromDc(from: string, hb: Heartbeat): void {
+    if (from !== this.#election.dc || compareVersions(hb.cibVersion, this.#cib.version) <= 0) {
+      return;
+    }
+    if (this.#now - this.#lastCibPullAt < this.#opts.deadtimeMs) return;
+    this.#lastCibPullAt = this.#now;
+    this.#sendReliable(from, { type: "cib-req" });
+  }
+
+  /** Handles what the reliable channel delivered, in order, and sends what it has ready. */
+  #takeDeliveries(incarnation: number): void {
+    const { packets, events } = this.#channel.drain();
+    for (const p of packets) this.#emit({ type: "send", to: p.to, body: p.packet });
+    for (const e of events) {
+      if (e.type === "delivered") {
+        const msg = reliableMessageSchema.safeParse(e.payload);
+        if (msg.success) this.#onReliable(e.from, incarnation, msg.data);
+        else this.#emit({ type: "log", text: `dropped an invalid message from ${e.from}` });
+      } else if (e.type === "stream-reset") {
+        this.#emit({ type: "log", text: `message stream from ${e.peer} restarted (${e.reason})` });
+      } else {
+        this.#emit({
+          type: "log",
+          text: `message stream to ${e.peer}: ${e.type}, ${e.dropped} messages dropped`,
+        });
+      }
+    }
+  }
+
+  /** Sends whatever the channel has ready (retransmissions, acks, new data). */
+  #flushChannel(): void {
+    const { packets, events } = this.#channel.drain();
+    for (const p of packets) this.#emit({ type: "send", to: p.to, body: p.packet });
+    // Deliveries happen only in #takeDeliveries, right after a receive.
+    for (const e of events) {
+      if (e.type !== "delivered") {
+        this.#emit({ type: "log", text: `message stream to ${e.peer}: ${e.type}` });
+      }
+    }
+  }
+
+  #sendReliable(to: string, body: ReliableMessage): void {
+    if (!this.#channel.send(to, body, this.#now)) {
+      this.#emit({ type: "log", text: `message ${body.type} to ${to} too large to send` });
+    }
+  }
+
+  #onReliable(from: string, incarnation: number, body: ReliableMessage): void {
+    switch (body.type) {
       case "op":
         this.#onOperationRequest(from, body);
         break;
@@ -370,7 +503,7 @@ export class NodeCore {
         }
         break;
       case "cib-req":
-        this.#emit({ type: "send", to: from, body: { type: "cib", cib: this.#cib } });
+        this.#sendReliable(from, { type: "cib", cib: this.#cib });
         break;
     }
   }
@@ -457,17 +590,6 @@ export class NodeCore {
           `membership ${agreed.generation}: ${agreed.members.join(", ")}`,
         );
       }
-      const votes = Object.fromEntries(this.#cib.config.nodes.map((n) => [n.name, n.votes]));
-      const before = this.#quorum?.quorate;
-      this.#quorum = agreed ? computeQuorum({ members: agreed.members, votes }) : null;
-      if (this.#quorum && this.#quorum.quorate !== before) {
-        this.#event(
-          "quorum",
-          `partition ${
-            this.#quorum.quorate ? "has" : "lost"
-          } quorum (${this.#quorum.votes} of ${this.#quorum.expected} votes)`,
-        );
-      }
       const priority = Object.fromEntries(this.#cib.config.nodes.map((n) => [n.name, n.priority]));
       const wasDc = this.#election.isDc;
       const { dc, changed } = this.#election.update(agreed, priority);
@@ -482,9 +604,56 @@ export class NodeCore {
       this.#inTransitionSince = agreed ? null : this.#now;
       this.#heartbeatSoon();
     }
+    this.#updateQuorum();
     this.#selfStopIfCutOff();
     // A DC plans only once its own probes told it what already runs here.
     if (this.#election.isDc && this.#ready) this.#coordinate();
+  }
+
+  /** Recomputes quorum from votes, device votes and the quorum rules; reports changes. */
+  #updateQuorum(): void {
+    const agreed = this.#membership.agreed;
+    const before = this.#quorum;
+    if (!agreed) {
+      this.#quorum = null;
+      return;
+    }
+    const q = this.#opts.quorum;
+    const votes = Object.fromEntries(this.#cib.config.nodes.map((n) => [n.name, n.votes]));
+    // A device's votes count once per partition, however many members see it.
+    const deviceVotes = Math.max(
+      0,
+      ...agreed.members.map((m) =>
+        m === this.self ? this.#devices.votes : this.#peers.get(m)?.report.devices?.votes ?? 0
+      ),
+    );
+    this.#quorum = computeQuorum({
+      members: agreed.members,
+      votes,
+      ...(q.expectedVotes !== undefined ? { expectedVotes: q.expectedVotes } : {}),
+      twoNode: q.twoNode ?? false,
+      ...(q.waitForAll !== undefined ? { waitForAll: q.waitForAll } : {}),
+      seenAllSinceBoot: this.#sawWholeCluster,
+      deviceVotes: Math.min(deviceVotes, q.deviceVotes ?? 0),
+      expectedDeviceVotes: q.deviceVotes ?? 0,
+    });
+    if (this.#quorum.quorate !== before?.quorate) {
+      this.#event(
+        "quorum",
+        `partition ${this.#quorum.quorate ? "has" : "lost"} quorum: ${this.#quorum.reason}`,
+      );
+    }
+  }
+
+  /** Health scores of the members from their quorum devices (ping connectivity). */
+  #nodeScores(members: readonly string[]): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const m of members) {
+      out[m] = m === this.self
+        ? this.#devices.score
+        : this.#peers.get(m)?.report.devices?.score ?? 0;
+    }
+    return out;
   }
 
   /**
@@ -526,7 +695,7 @@ export class NodeCore {
     if (newest) {
       if (this.#now - this.#lastCibRequestAt >= this.#opts.keepaliveMs) {
         this.#lastCibRequestAt = this.#now;
-        this.#emit({ type: "send", to: newest.node, body: { type: "cib-req" } });
+        this.#sendReliable(newest.node, { type: "cib-req" });
       }
       return;
     }
@@ -541,7 +710,7 @@ export class NodeCore {
       this.#emit({ type: "persist-cib", cib: this.#cib });
       for (const m of members) {
         if (m !== this.self) {
-          this.#emit({ type: "send", to: m, body: { type: "cib", cib: this.#cib } });
+          this.#sendReliable(m, { type: "cib", cib: this.#cib });
         }
       }
     }
@@ -553,8 +722,10 @@ export class NodeCore {
     }
     // initdead: after boot, wait for the whole cluster once (or initdead) before placing.
     if (!this.#sawWholeCluster && this.#now - this.#bootedAt < this.#opts.initdeadMs) return;
-    const key =
-      `${agreed.generation}|${this.#quorum?.quorate}|${this.#cib.version.epoch}|${statusJson}`;
+    const nodeScores = this.#nodeScores(members);
+    const key = `${agreed.generation}|${this.#quorum?.quorate}|${this.#cib.version.epoch}|${
+      JSON.stringify(nodeScores)
+    }|${statusJson}`;
     if (key === this.#lastPolicyKey) return;
     this.#lastPolicyKey = key;
     const policy = computeTransition({
@@ -562,6 +733,7 @@ export class NodeCore {
       members,
       quorate: this.#quorum?.quorate ?? false,
       status,
+      nodeScores,
     });
     this.#lastPolicy = policy;
     if (policy.actions.length === 0) return;
@@ -592,7 +764,7 @@ export class NodeCore {
       monitorMs: rsc?.monitorMs ?? 0,
     };
     if (action.node === this.self) this.#onOperationRequest(this.self, body);
-    else this.#emit({ type: "send", to: action.node, body });
+    else this.#sendReliable(action.node, body);
   }
 
   /** DC action ids are `dc:generation:transition:action`, unique across DCs and transitions. */
@@ -635,10 +807,9 @@ export class NodeCore {
       cibVersion: this.#cib.version,
       lrm: { seq: this.#lrm.seq, resources: this.#lrm.table() },
       done: this.#lrm.done(),
+      devices: this.#devices,
     };
-    for (const n of this.#cib.config.nodes) {
-      if (n.name !== this.self) this.#emit({ type: "send", to: n.name, body });
-    }
+    this.#emit({ type: "send", to: null, body });
   }
 
   /** Sends a heartbeat at the end of this step (news travels at once, not at the next beat). */
@@ -648,16 +819,12 @@ export class NodeCore {
 
   #sendResult(to: string, actionId: string, ok: boolean, rc: number): void {
     if (to === this.self) return;
-    this.#emit({
-      type: "send",
-      to,
-      body: {
-        type: "op-result",
-        actionId,
-        ok,
-        rc,
-        lrm: { seq: this.#lrm.seq, resources: this.#lrm.table() },
-      },
+    this.#sendReliable(to, {
+      type: "op-result",
+      actionId,
+      ok,
+      rc,
+      lrm: { seq: this.#lrm.seq, resources: this.#lrm.table() },
     });
   }
 

@@ -29,6 +29,12 @@ export interface PolicyInput {
   quorate: boolean;
   /** Status reported by the members' LRMs; a missing entry means stopped. */
   status: CibStatus;
+  /**
+   * Health scores per node from quorum devices (a ping node's connectivity, as
+   * Pacemaker's pingd attribute): added to every resource's score on that node,
+   * so resources leave a node that lost its ping nodes for one that has them.
+   */
+  nodeScores?: Readonly<Record<string, number>>;
 }
 
 /** One action of the transition graph. */
@@ -116,6 +122,11 @@ export function computeTransition(input: PolicyInput): PolicyOutput {
       if (nodeConfig.get(node)?.standby) {
         score = -INFINITY;
         parts.push(`${node} is in standby`);
+      }
+      const health = input.nodeScores?.[node];
+      if (health !== undefined && health !== 0) {
+        score = addScores(score, health);
+        parts.push(`connectivity ${formatScore(health)}`);
       }
       const loc = rsc.location[node];
       if (loc !== undefined) {

@@ -82,3 +82,17 @@ Deno.test("deadtime must be positive", () => {
   assert.throws(() => new Liveness({ deadtimeMs: 0, warntimeMs: 0 }), RangeError);
   assert.throws(() => new Liveness({ deadtimeMs: -5, warntimeMs: 0 }), RangeError);
 });
+
+Deno.test("liveness: the next deadline is the earliest warn, then dead, time", () => {
+  const live = new Liveness({ deadtimeMs: 500, warntimeMs: 300 });
+  assert.equal(live.nextDeadline(), null);
+  live.heard("a", 0);
+  live.heard("b", 100);
+  assert.equal(live.nextDeadline(), 300);
+  assert.deepEqual(live.tick(300).late, ["a"]);
+  assert.equal(live.nextDeadline(), 400, "b's warn time comes before a's dead time");
+  live.tick(400);
+  assert.equal(live.nextDeadline(), 500);
+  assert.deepEqual(live.tick(500).dead, ["a"]);
+  assert.equal(live.nextDeadline(), 600);
+});

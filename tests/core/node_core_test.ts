@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { type Cib, cibConfigSchema } from "../../core/cib/cib.ts";
 import type { LrmOperation } from "../../core/lrm/lrm_state.ts";
-import type { Heartbeat, Message } from "../../core/node/messages.ts";
+import type { Heartbeat, Message, ReliableMessage } from "../../core/node/messages.ts";
+import { type ChannelPacket, ReliableChannel } from "../../core/messaging/reliable_channel.ts";
 import { NodeCore, type NodeEffect, type NodeEvent } from "../../core/node/node_core.ts";
 
 const KEEPALIVE = 100;
@@ -26,6 +27,25 @@ const runOps = (effects: NodeEffect[]): LrmOperation[] =>
   effects.flatMap((e) => (e.type === "run-op" ? [e.op] : []));
 const sends = (effects: NodeEffect[], type?: Message["type"]) =>
   effects.flatMap((e) => (e.type === "send" && (!type || e.body.type === type) ? [e] : []));
+/**
+ * The packet a fresh reliable channel of `from` sends to `to` for `body`; a
+ * higher `incarnation` than the receiver knows starts a new stream there.
+ */
+function reliable(from: string, to: string, body: ReliableMessage, incarnation = 1): ChannelPacket {
+  const ch = new ReliableChannel({ self: from, incarnation });
+  ch.send(to, body, 0);
+  const [first] = ch.drain().packets;
+  return first.packet;
+}
+
+/** What `to` would receive, in order, from the reliable packets among `effects`. */
+function deliveredTo(to: string, from: string, effects: NodeEffect[]): unknown[] {
+  const ch = new ReliableChannel({ self: to, incarnation: 1 });
+  for (const e of effects) {
+    if (e.type === "send" && e.to === to && e.body.type !== "hb") ch.receive(from, e.body, 0);
+  }
+  return ch.drain().events.flatMap((e) => (e.type === "delivered" ? [e.payload] : []));
+}
 const events = (effects: NodeEffect[]) =>
   effects.flatMap((e) => (e.type === "event" ? [e.event] : []));
 
@@ -66,11 +86,13 @@ class Cluster {
     const out = this.cores.get(node)!.step(event);
     this.effects.get(node)!.push(...out);
     for (const e of out) {
-      if (e.type === "send" && this.cores.has(e.to)) {
-        this.#inbox.push({ to: e.to, from: node, body: e.body });
+      if (e.type !== "send") continue;
+      const targets = e.to === null ? [...this.cores.keys()].filter((n) => n !== node) : [e.to];
+      for (const to of targets) {
+        if (this.cores.has(to)) this.#inbox.push({ to, from: node, body: e.body });
       }
-      if (e.type === "run-op") this.#ops.push({ node, op: e.op });
     }
+    for (const e of out) if (e.type === "run-op") this.#ops.push({ node, op: e.op });
     return out;
   }
 
@@ -113,7 +135,17 @@ Deno.test("one-node cluster: boots, probes, then as DC with quorum starts the re
   );
   assert.equal(n1.dc, "n1");
   assert.deepEqual(n1.membership?.members, ["n1"]);
-  assert.deepEqual(n1.quorum, { quorate: true, votes: 1, expected: 1, needed: 1 });
+  assert.deepEqual(
+    { ...n1.quorum },
+    {
+      quorate: true,
+      votes: 1,
+      expected: 1,
+      needed: 1,
+      deviceVotes: 0,
+      reason: "1 of 1 votes (needed 1)",
+    },
+  );
   assert.ok(!runOps(boot).some((op) => op.action === "start"), "nothing starts before probes end");
 
   const after = n1.step({ type: "op-done", now: 10, opId: probes[0].opId, rc: 7 });
@@ -161,22 +193,23 @@ Deno.test("a one-node cluster without resources is ready and DC at once", () => 
   assert.equal(n1.snapshot().proposal.members.length, 1);
 });
 
-Deno.test("heartbeats go to every configured peer every keepalive", () => {
+Deno.test("one heartbeat to every configured peer goes out every keepalive", () => {
   const n1 = core("n1", makeCib(["n1", "n2", "n3"], []));
-  const beats = new Map<string, number[]>([["n2", []], ["n3", []]]);
+  const beats: number[] = [];
   for (let t = 0; t <= 1000; t += 10) {
-    for (const s of sends(n1.step({ type: "tick", now: t }), "hb")) beats.get(s.to)!.push(t);
+    for (const s of sends(n1.step({ type: "tick", now: t }), "hb")) {
+      assert.equal(s.to, null, "a heartbeat is addressed to everyone");
+      beats.push(t);
+    }
   }
-  const expected = Array.from({ length: 11 }, (_, i) => i * KEEPALIVE);
-  assert.deepEqual(beats.get("n2"), expected);
-  assert.deepEqual(beats.get("n3"), expected);
+  assert.deepEqual(beats, Array.from({ length: 11 }, (_, i) => i * KEEPALIVE));
 });
 
 Deno.test("a heartbeat carries membership, LRM table and CIB version", () => {
   const n1 = core("n1", makeCib(["n1", "n2"]));
   const boot = n1.step({ type: "tick", now: 0 });
   const [hb] = sends(boot, "hb");
-  assert.equal(hb.to, "n2");
+  assert.equal(hb.to, null);
   assert.equal(hb.body.type, "hb");
   const body = hb.body as Heartbeat;
   assert.equal(body.membership.ready, false, "probe still running");
@@ -202,7 +235,7 @@ Deno.test("a message from an unconfigured node is ignored", () => {
     now: 20,
     incarnation: 1,
     from: "intruder",
-    body: { type: "cib-req" },
+    body: reliable("intruder", "n1", { type: "cib-req" }),
   });
   assert.deepEqual(sends(cibReq), [], "no CIB handed out to strangers");
   // The same heartbeat from a configured node is heard.
@@ -221,12 +254,12 @@ Deno.test("a configured peer asking for the CIB gets it", () => {
   const cib = makeCib(["n1", "n2"], []);
   const n1 = core("n1", cib);
   n1.step({ type: "tick", now: 0 });
-  const out = sends(
-    n1.step({ type: "message", now: 10, incarnation: 1, from: "n2", body: { type: "cib-req" } }),
-    "cib",
-  );
-  assert.equal(out.length, 1);
-  assert.equal(out[0].to, "n2");
+  const body = reliable("n2", "n1", { type: "cib-req" });
+  const out = n1.step({ type: "message", now: 10, incarnation: 1, from: "n2", body });
+  const got = deliveredTo("n2", "n1", out) as { type: string; cib?: unknown }[];
+  assert.equal(got.length, 1);
+  assert.equal(got[0].type, "cib");
+  assert.deepEqual(got[0].cib, n1.cib);
 });
 
 Deno.test("hand-driven pair agrees, elects n1, and starts the resource once", () => {
@@ -262,7 +295,8 @@ Deno.test("an op from a node that is not the DC is ignored", () => {
     now: c.now,
     incarnation: 1,
     from,
-    body: {
+    // A stream of a later incarnation, so the receiver takes it from seq 1.
+    body: reliable(from, node, {
       type: "op",
       actionId: `${from}:9:9:web_start_${node}`,
       resource: "web",
@@ -270,7 +304,7 @@ Deno.test("an op from a node that is not the DC is ignored", () => {
       agent: "dummy",
       params: {},
       monitorMs: 0,
-    },
+    }, 50),
   });
   // n2 is not the DC: n1 ignores its request.
   assert.deepEqual(runOps(c.step("n1", op("n2", "n1"))), []);
@@ -291,7 +325,7 @@ Deno.test("a lone node, its own DC, ignores an op from another configured node",
     now: 10,
     incarnation: 1,
     from: "n1",
-    body: {
+    body: reliable("n1", "n2", {
       type: "op",
       actionId: "n1:1:1:web_start_n2",
       resource: "web",
@@ -299,7 +333,7 @@ Deno.test("a lone node, its own DC, ignores an op from another configured node",
       agent: "dummy",
       params: {},
       monitorMs: 0,
-    },
+    }),
   });
   assert.deepEqual(runOps(out), []);
   assert.deepEqual(n2.lrmTable(), {});
@@ -311,8 +345,7 @@ Deno.test("time going backwards throws", () => {
   n1.step({ type: "tick", now: 100 }); // the same time is fine
   assert.throws(() => n1.step({ type: "tick", now: 99 }), RangeError);
   assert.throws(
-    () =>
-      n1.step({ type: "message", now: 50, incarnation: 1, from: "n1", body: { type: "cib-req" } }),
+    () => n1.step({ type: "message", now: 50, incarnation: 1, from: "n1", body: heartbeat("n1") }),
     /time went backwards: 50 < 100/,
   );
 });
@@ -335,4 +368,39 @@ Deno.test("the constructor rejects deadtime <= keepalive and a self not in the n
   const ok = new NodeCore({ self: "n2", cib, keepaliveMs: 100, deadtimeMs: 101 });
   assert.equal(ok.self, "n2");
   assert.equal(ok.dc, null);
+});
+
+Deno.test("quorum device votes carry a lone node of two over the line", () => {
+  const cib = makeCib(["n1", "n2"], []);
+  const n1 = new NodeCore({
+    self: "n1",
+    cib,
+    keepaliveMs: KEEPALIVE,
+    deadtimeMs: DEADTIME,
+    quorum: { deviceVotes: 1 },
+  });
+  const boot = n1.step({ type: "tick", now: 0 });
+  assert.equal(n1.quorum?.quorate, false, "1 of 3 votes");
+  assert.equal(n1.quorum?.expected, 3);
+  assert.ok(events(boot).some((e) => e.kind === "quorum"));
+  const held = n1.step({ type: "devices", now: 10, votes: 1, score: 0 });
+  assert.equal(n1.quorum?.quorate, true);
+  assert.match(n1.quorum?.reason ?? "", /1 of 3 votes \+ 1 from/);
+  assert.ok(events(held).some((e) => e.kind === "quorum" && /has quorum/.test(e.text)));
+  const [hb] = sends(held, "hb");
+  assert.deepEqual((hb.body as Heartbeat).devices, { votes: 1, score: 0 }, "peers learn it");
+  n1.step({ type: "devices", now: 20, votes: 0, score: 0 });
+  assert.equal(n1.quorum?.quorate, false, "losing the disk loses quorum");
+});
+
+Deno.test("nextDeadline: the next heartbeat, a peer's warn time, or a monitor, whichever is first", () => {
+  const n1 = core("n1", makeCib(["n1", "n2"], []));
+  n1.step({ type: "tick", now: 0 });
+  assert.equal(n1.nextDeadline(), KEEPALIVE);
+  n1.step({ type: "message", now: 30, incarnation: 1, from: "n2", body: heartbeat("n2") });
+  // n2's warn time (30 + 250) comes after the next heartbeat at 100.
+  assert.ok(n1.nextDeadline() <= KEEPALIVE);
+  n1.step({ type: "tick", now: 100 });
+  n1.step({ type: "tick", now: 200 });
+  assert.equal(n1.nextDeadline(), 280, "n2 is late at 30 + warntime 250");
 });

@@ -386,3 +386,28 @@ Deno.test("placements come in configuration order and the engine is pure", () =>
   assert.deepEqual(plan(cfg, st), first);
   assert.deepEqual(st, status({ "n2:a": "started" }), "input status not modified");
 });
+
+Deno.test("node health scores (ping connectivity) move a resource past stickiness", () => {
+  const cfg = config({ resources: [{ id: "ip", agent: "Dummy" }] });
+  const st = status({ "n1:ip": "started" });
+  const members = ["n1", "n2"];
+  const both = { n1: 1000, n2: 1000 };
+  const stay = computeTransition({
+    config: cfg,
+    members,
+    quorate: true,
+    status: st,
+    nodeScores: both,
+  });
+  assert.equal(stay.actions.length, 0);
+  const lost = { n1: 0, n2: 1000 };
+  const move = computeTransition({
+    config: cfg,
+    members,
+    quorate: true,
+    status: st,
+    nodeScores: lost,
+  });
+  assert.deepEqual(move.actions, [stop("ip", "n1"), start("ip", "n2", ["ip_stop_n1"])]);
+  assert.match(move.placements[0].reason, /connectivity 1000/);
+});

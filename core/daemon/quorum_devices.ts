@@ -1,0 +1,200 @@
+/**
+ * Runs a node's quorum devices (ping nodes, qdisk, third-party plugins): loads
+ * each definition, checks its parameters, reads it every interval with a
+ * bounded check, and reports the sum of what they say (votes for this node's
+ * partition, health score) whenever it changes.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { findQuorumDevice } from "../../plugins/builtin_quorum_devices.ts";
+import {
+  parseQuorumDeviceParams,
+  type QuorumDeviceDefinition,
+  type QuorumDeviceInstance,
+  type QuorumDeviceReading,
+  runQuorumDeviceCheck,
+  validateQuorumDevice,
+} from "../../plugins/quorum_device.ts";
+import type { NodeConfigFile } from "../config/node_config.ts";
+
+/** One configured device, loaded and validated. */
+export interface LoadedQuorumDevice {
+  /** Built-in name or plugin path as configured. */
+  plugin: string;
+  /** The definition. */
+  definition: QuorumDeviceDefinition<unknown>;
+  /** Parsed parameters. */
+  params: unknown;
+  /** Interval between checks (the params' own `intervalMs` when they have one). */
+  intervalMs: number;
+  /** Bound of one check. */
+  timeoutMs: number;
+  /** Votes it adds to the expected votes. */
+  votes: number;
+}
+
+/** A device's state for `/status`. */
+export interface QuorumDeviceStatus {
+  /** Built-in name or plugin path. */
+  plugin: string;
+  /** Votes it can add to expected votes. */
+  expectedVotes: number;
+  /** Last reading, or null before the first. */
+  reading: QuorumDeviceReading | null;
+  /** Milliseconds since the last reading. */
+  readAgoMs: number | null;
+}
+
+/** The sum of the devices' readings. */
+export interface QuorumDeviceSum {
+  /** Votes for this node's partition. */
+  votes: number;
+  /** Health score added to this node's placement scores. */
+  score: number;
+}
+
+/**
+ * Loads and validates every configured device. Built-in names are looked up
+ * first; anything else is a plugin file path, relative to the config file.
+ *
+ * @throws PluginError naming the config file, the device and the field.
+ */
+export async function loadQuorumDevices(
+  cfg: NodeConfigFile,
+  configFile: string,
+): Promise<LoadedQuorumDevice[]> {
+  const out: LoadedQuorumDevice[] = [];
+  for (const [i, device] of cfg.quorum.devices.entries()) {
+    const source = `${configFile}: quorum.devices[${i}]`;
+    let definition = findQuorumDevice(device.plugin);
+    if (!definition) {
+      const path = resolve(configFile, "..", device.plugin);
+      const module = await import(pathToFileURL(path).href) as { default?: unknown };
+      definition = validateQuorumDevice(module.default, path);
+    }
+    const params = parseQuorumDeviceParams(definition, device.params, source);
+    const own = params as { intervalMs?: unknown; timeoutMs?: unknown };
+    const intervalMs = typeof own.intervalMs === "number" ? own.intervalMs : definition.intervalMs;
+    // A device's own per-probe timeout needs room inside the check's bound.
+    const timeoutMs = Math.max(
+      definition.timeoutMs,
+      typeof own.timeoutMs === "number" ? own.timeoutMs + 500 : 0,
+    );
+    out.push({
+      plugin: device.plugin,
+      definition,
+      params,
+      intervalMs,
+      timeoutMs,
+      votes: definition.votes(params),
+    });
+  }
+  return out;
+}
+
+/** What the runner needs from the daemon. */
+export interface QuorumDeviceRunnerOptions {
+  /** This node. */
+  node: string;
+  /** Configured node names. */
+  nodes: readonly string[];
+  /** The agreed membership now (null in transition). */
+  membership(): readonly string[] | null;
+  /** Called when the summed reading changes. */
+  onChange(sum: QuorumDeviceSum): void;
+  /** A log line. */
+  log(line: string): void;
+  /** Monotonic ms, for "read ago". */
+  now(): number;
+}
+
+/** Runs loaded devices on their own timers. */
+export class QuorumDeviceRunner {
+  readonly #devices: LoadedQuorumDevice[];
+  readonly #opts: QuorumDeviceRunnerOptions;
+  readonly #instances: QuorumDeviceInstance[] = [];
+  readonly #readings: (QuorumDeviceReading | null)[];
+  readonly #readAt: (number | null)[];
+  readonly #timers: ReturnType<typeof setTimeout>[] = [];
+  #last: QuorumDeviceSum | null = null;
+  #stopped = false;
+
+  /** Creates instances for every device (nothing runs until {@link start}). */
+  constructor(devices: LoadedQuorumDevice[], opts: QuorumDeviceRunnerOptions) {
+    this.#devices = devices;
+    this.#opts = opts;
+    this.#readings = devices.map(() => null);
+    this.#readAt = devices.map(() => null);
+    for (const d of devices) {
+      this.#instances.push(d.definition.create(d.params, {
+        node: opts.node,
+        nodes: opts.nodes,
+        membership: opts.membership,
+        now: () => Date.now(),
+        log: (line) => opts.log(`quorum device ${d.plugin}: ${line}`),
+      }));
+    }
+  }
+
+  /** Votes all devices can add to the expected votes. */
+  get expectedVotes(): number {
+    return this.#devices.reduce((sum, d) => sum + d.votes, 0);
+  }
+
+  /** Starts reading every device now and then every interval. */
+  start(): void {
+    this.#devices.forEach((_, i) => this.#loop(i));
+  }
+
+  /** Stops every device. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const t of this.#timers) clearTimeout(t);
+    await Promise.all(this.#instances.map((i) => i.stop().catch(() => {})));
+  }
+
+  /** Every device's state for `/status`. */
+  status(): QuorumDeviceStatus[] {
+    const now = this.#opts.now();
+    return this.#devices.map((d, i) => ({
+      plugin: d.plugin,
+      expectedVotes: d.votes,
+      reading: this.#readings[i],
+      readAgoMs: this.#readAt[i] === null ? null : Math.round(now - this.#readAt[i]!),
+    }));
+  }
+
+  async #loop(i: number): Promise<void> {
+    if (this.#stopped) return;
+    const d = this.#devices[i];
+    const reading = await runQuorumDeviceCheck(this.#instances[i], d.timeoutMs);
+    if (this.#stopped) return;
+    const before = this.#readings[i];
+    if (before && before.healthy !== reading.healthy) {
+      this.#opts.log(
+        `quorum device ${d.plugin} ${reading.healthy ? "healthy" : "UNHEALTHY"}: ${reading.detail}`,
+      );
+    }
+    // A device never gives more votes than it was configured to add.
+    this.#readings[i] = { ...reading, votes: Math.min(reading.votes, d.votes) };
+    this.#readAt[i] = this.#opts.now();
+    this.#report();
+    this.#timers[i] = setTimeout(() => this.#loop(i), d.intervalMs);
+  }
+
+  #report(): void {
+    let votes = 0;
+    let score = 0;
+    for (const r of this.#readings) {
+      if (!r) continue;
+      votes += r.votes;
+      score += r.score;
+    }
+    if (this.#last && this.#last.votes === votes && this.#last.score === score) return;
+    this.#last = { votes, score };
+    this.#opts.onChange(this.#last);
+  }
+}
