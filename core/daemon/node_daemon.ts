@@ -116,6 +116,7 @@ export class NodeDaemon {
       node: cfg.node,
       nodes: cfg.nodes.map((n) => n.name),
       membership: () => this.#core.membership?.members ?? null,
+      generation: () => this.#core.membership?.generation ?? null,
       onChange: (sum) => this.#step({ type: "devices", now: this.#now(), ...sum }),
       log: (line) => this.#line(line),
       now: () => this.#now(),
@@ -322,6 +323,8 @@ export class NodeDaemon {
       case "persist-cib":
         return writeCibFile(this.#opts.config.stateDir, effect.cib);
       case "event":
+        // Device readings are tied to a membership: read them again under the new one.
+        if (effect.event.kind === "membership") queueMicrotask(() => this.#devices.recheck());
         return this.#event(effect.event);
       case "log":
         return this.#line(effect.text);

@@ -54,6 +54,8 @@ export interface QuorumDeviceSum {
   votes: number;
   /** Health score added to this node's placement scores. */
   score: number;
+  /** Membership generation every reading was taken under, or null if they differ or none was. */
+  generation: number | null;
 }
 
 /**
@@ -103,6 +105,8 @@ export interface QuorumDeviceRunnerOptions {
   nodes: readonly string[];
   /** The agreed membership now (null in transition). */
   membership(): readonly string[] | null;
+  /** The agreed membership's generation now (null in transition). */
+  generation(): number | null;
   /** Called when the summed reading changes. */
   onChange(sum: QuorumDeviceSum): void;
   /** A log line. */
@@ -118,6 +122,8 @@ export class QuorumDeviceRunner {
   readonly #instances: QuorumDeviceInstance[] = [];
   readonly #readings: (QuorumDeviceReading | null)[];
   readonly #readAt: (number | null)[];
+  readonly #readUnder: (number | null)[];
+  readonly #running: boolean[];
   readonly #timers: ReturnType<typeof setTimeout>[] = [];
   #last: QuorumDeviceSum | null = null;
   #stopped = false;
@@ -128,6 +134,8 @@ export class QuorumDeviceRunner {
     this.#opts = opts;
     this.#readings = devices.map(() => null);
     this.#readAt = devices.map(() => null);
+    this.#readUnder = devices.map(() => null);
+    this.#running = devices.map(() => false);
     for (const d of devices) {
       this.#instances.push(d.definition.create(d.params, {
         node: opts.node,
@@ -147,6 +155,18 @@ export class QuorumDeviceRunner {
   /** Starts reading every device now and then every interval. */
   start(): void {
     this.#devices.forEach((_, i) => this.#loop(i));
+  }
+
+  /**
+   * Reads every device again now (the membership changed: readings taken under
+   * the old one no longer count). A device whose check is running is left to it.
+   */
+  recheck(): void {
+    this.#devices.forEach((_, i) => {
+      if (this.#running[i] || this.#stopped) return;
+      clearTimeout(this.#timers[i]);
+      this.#loop(i);
+    });
   }
 
   /** Stops every device. */
@@ -170,8 +190,16 @@ export class QuorumDeviceRunner {
   async #loop(i: number): Promise<void> {
     if (this.#stopped) return;
     const d = this.#devices[i];
+    const generation = this.#opts.generation();
+    this.#running[i] = true;
     const reading = await runQuorumDeviceCheck(this.#instances[i], d.timeoutMs);
+    this.#running[i] = false;
     if (this.#stopped) return;
+    // The membership changed during the check: the reading may describe the old one.
+    if (this.#opts.generation() !== generation) {
+      this.#timers[i] = setTimeout(() => this.#loop(i), 0);
+      return;
+    }
     const before = this.#readings[i];
     if (before && before.healthy !== reading.healthy) {
       this.#opts.log(
@@ -181,6 +209,7 @@ export class QuorumDeviceRunner {
     // A device never gives more votes than it was configured to add.
     this.#readings[i] = { ...reading, votes: Math.min(reading.votes, d.votes) };
     this.#readAt[i] = this.#opts.now();
+    this.#readUnder[i] = generation;
     this.#report();
     this.#timers[i] = setTimeout(() => this.#loop(i), d.intervalMs);
   }
@@ -188,13 +217,18 @@ export class QuorumDeviceRunner {
   #report(): void {
     let votes = 0;
     let score = 0;
+    const generations = new Set(this.#readUnder);
     for (const r of this.#readings) {
       if (!r) continue;
       votes += r.votes;
       score += r.score;
     }
-    if (this.#last && this.#last.votes === votes && this.#last.score === score) return;
-    this.#last = { votes, score };
+    const generation = generations.size === 1 ? this.#readUnder[0] : null;
+    const last = this.#last;
+    if (last && last.votes === votes && last.score === score && last.generation === generation) {
+      return;
+    }
+    this.#last = { votes, score, generation };
     this.#opts.onChange(this.#last);
   }
 }

@@ -38,6 +38,8 @@ export const heartbeatSchema = z.strictObject({
   devices: z.strictObject({
     votes: z.number().int().min(0).max(64),
     score: z.number().finite(),
+    /** The agreed membership generation the reading was taken under. */
+    generation: z.number().int().min(0).nullable(),
   }).optional(),
 });
 

@@ -82,8 +82,12 @@ export type NodeEvent =
   /** A message; `incarnation` is the sender's boot generation from the frame. */
   | { type: "message"; now: number; from: string; incarnation: number; body: Message }
   | { type: "op-done"; now: number; opId: string; rc: number }
-  /** This node's quorum devices were read: votes they give its partition, health score. */
-  | { type: "devices"; now: number; votes: number; score: number }
+  /**
+   * This node's quorum devices were read: votes they give its partition, health
+   * score, and the agreed membership generation the readings were taken under
+   * (null if in transition). Votes count only under that same membership.
+   */
+  | { type: "devices"; now: number; votes: number; score: number; generation: number | null }
   /** The daemon is stopping: give every resource up and leave the membership. */
   | { type: "shutdown"; now: number };
 
@@ -177,7 +181,15 @@ export class NodeCore {
   #lastPolicy: PolicyOutput | null = null;
   #lastPolicyKey = "";
   #lastCibRequestAt = -Infinity;
-  #devices = { votes: 0, score: 0 };
+  #devices: { votes: number; score: number; generation: number | null } = {
+    votes: 0,
+    score: 0,
+    generation: null,
+  };
+  /** Whether the last quorum decision was quorate (kept across transitions, for events). */
+  #wasQuorate: boolean | null = null;
+  /** True while only fresh device readings can decide quorum (the PE then freezes). */
+  #quorumPending = false;
   readonly #channel: ReliableChannel;
   #lastCibPullAt = -Infinity;
   #effects: NodeEffect[] = [];
@@ -275,12 +287,16 @@ export class NodeCore {
       case "op-done":
         this.#onOpDone(event.opId, event.rc);
         break;
-      case "devices":
-        if (event.votes !== this.#devices.votes || event.score !== this.#devices.score) {
-          this.#devices = { votes: event.votes, score: event.score };
+      case "devices": {
+        const d = this.#devices;
+        if (
+          event.votes !== d.votes || event.score !== d.score || event.generation !== d.generation
+        ) {
+          this.#devices = { votes: event.votes, score: event.score, generation: event.generation };
           this.#heartbeatSoon();
         }
         break;
+      }
       case "shutdown":
         this.#onShutdown();
         break;
@@ -610,34 +626,57 @@ export class NodeCore {
     if (this.#election.isDc && this.#ready) this.#coordinate();
   }
 
-  /** Recomputes quorum from votes, device votes and the quorum rules; reports changes. */
+  /**
+   * Recomputes quorum from votes, device votes and the quorum rules; reports changes.
+   *
+   * Device votes count only when the reading was taken under the current agreed
+   * membership: a reading from before a split may say "this partition holds the
+   * disk" for a partition that no longer exists, and counting it would let both
+   * halves be quorate at once. Until fresh readings arrive, quorum is decided
+   * without the device when it can be, and otherwise it is pending: not quorate,
+   * and the policy engine freezes instead of stopping anything.
+   */
   #updateQuorum(): void {
     const agreed = this.#membership.agreed;
-    const before = this.#quorum;
     if (!agreed) {
       this.#quorum = null;
+      this.#quorumPending = false;
       return;
     }
     const q = this.#opts.quorum;
+    const expectedDeviceVotes = q.deviceVotes ?? 0;
+    const reportOf = (m: string) =>
+      m === this.self ? this.#devices : this.#peers.get(m)?.report.devices;
+    let fresh = 0;
+    let stale = 0;
+    for (const m of agreed.members) {
+      const d = reportOf(m);
+      if (!d) continue;
+      // A device's votes count once per partition, however many members see it.
+      if (d.generation === agreed.generation) fresh = Math.max(fresh, d.votes);
+      else stale = Math.max(stale, d.votes);
+    }
     const votes = Object.fromEntries(this.#cib.config.nodes.map((n) => [n.name, n.votes]));
-    // A device's votes count once per partition, however many members see it.
-    const deviceVotes = Math.max(
-      0,
-      ...agreed.members.map((m) =>
-        m === this.self ? this.#devices.votes : this.#peers.get(m)?.report.devices?.votes ?? 0
-      ),
-    );
-    this.#quorum = computeQuorum({
-      members: agreed.members,
-      votes,
-      ...(q.expectedVotes !== undefined ? { expectedVotes: q.expectedVotes } : {}),
-      twoNode: q.twoNode ?? false,
-      ...(q.waitForAll !== undefined ? { waitForAll: q.waitForAll } : {}),
-      seenAllSinceBoot: this.#sawWholeCluster,
-      deviceVotes: Math.min(deviceVotes, q.deviceVotes ?? 0),
-      expectedDeviceVotes: q.deviceVotes ?? 0,
-    });
-    if (this.#quorum.quorate !== before?.quorate) {
+    const decide = (deviceVotes: number) =>
+      computeQuorum({
+        members: agreed.members,
+        votes,
+        ...(q.expectedVotes !== undefined ? { expectedVotes: q.expectedVotes } : {}),
+        twoNode: q.twoNode ?? false,
+        ...(q.waitForAll !== undefined ? { waitForAll: q.waitForAll } : {}),
+        seenAllSinceBoot: this.#sawWholeCluster,
+        deviceVotes: Math.min(deviceVotes, expectedDeviceVotes),
+        expectedDeviceVotes,
+      });
+    this.#quorum = decide(fresh);
+    const ownFresh = this.#devices.generation === agreed.generation;
+    // Pending: our own reading is not from this membership yet, and the device
+    // is what decides (with the old votes this partition would be quorate).
+    this.#quorumPending = expectedDeviceVotes > 0 && !ownFresh && !this.#quorum.quorate &&
+      decide(Math.max(fresh, stale, this.#devices.votes)).quorate;
+    if (this.#quorumPending) return;
+    if (this.#quorum.quorate !== this.#wasQuorate) {
+      this.#wasQuorate = this.#quorum.quorate;
       this.#event(
         "quorum",
         `partition ${this.#quorum.quorate ? "has" : "lost"} quorum: ${this.#quorum.reason}`,
@@ -723,9 +762,10 @@ export class NodeCore {
     // initdead: after boot, wait for the whole cluster once (or initdead) before placing.
     if (!this.#sawWholeCluster && this.#now - this.#bootedAt < this.#opts.initdeadMs) return;
     const nodeScores = this.#nodeScores(members);
-    const key = `${agreed.generation}|${this.#quorum?.quorate}|${this.#cib.version.epoch}|${
-      JSON.stringify(nodeScores)
-    }|${statusJson}`;
+    const key =
+      `${agreed.generation}|${this.#quorum?.quorate}|${this.#quorumPending}|${this.#cib.version.epoch}|${
+        JSON.stringify(nodeScores)
+      }|${statusJson}`;
     if (key === this.#lastPolicyKey) return;
     this.#lastPolicyKey = key;
     const policy = computeTransition({
@@ -734,6 +774,8 @@ export class NodeCore {
       quorate: this.#quorum?.quorate ?? false,
       status,
       nodeScores,
+      // Waiting for a fresh quorum-device reading: change nothing until it comes.
+      ...(this.#quorumPending ? { noQuorumPolicy: "freeze" as const } : {}),
     });
     this.#lastPolicy = policy;
     if (policy.actions.length === 0) return;

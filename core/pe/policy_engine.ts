@@ -18,6 +18,7 @@
 
 import type { CibConfig, CibStatus, ResourceConfig } from "../cib/cib.ts";
 import { addScores, formatScore, INFINITY } from "../score.ts";
+import type { NoQuorumPolicy } from "../quorum/quorum.ts";
 
 /** The state the policy engine decides from. */
 export interface PolicyInput {
@@ -35,6 +36,8 @@ export interface PolicyInput {
    * so resources leave a node that lost its ping nodes for one that has them.
    */
   nodeScores?: Readonly<Record<string, number>>;
+  /** Overrides the configuration's no-quorum-policy (the node freezes while quorum is pending). */
+  noQuorumPolicy?: NoQuorumPolicy;
 }
 
 /** One action of the transition graph. */
@@ -81,7 +84,7 @@ export function computeTransition(input: PolicyInput): PolicyOutput {
   const placements: Placement[] = [];
   const actions: PlannedAction[] = [];
   const waiting: string[] = [];
-  const policy = quorate ? "ignore" : config.options.noQuorumPolicy;
+  const policy = quorate ? "ignore" : input.noQuorumPolicy ?? config.options.noQuorumPolicy;
   const configured = new Set(config.resources.map((r) => r.id));
 
   for (const rsc of config.resources) {

@@ -75,9 +75,14 @@ class Cluster {
   #inbox: { to: string; from: string; body: Message }[] = [];
   #ops: { node: string; op: LrmOperation }[] = [];
 
-  constructor(names: string[], cib: Cib, readonly rcOf: (op: LrmOperation) => number) {
+  constructor(
+    names: string[],
+    cib: Cib,
+    readonly rcOf: (op: LrmOperation) => number,
+    make: (self: string) => NodeCore = (self) => core(self, cib),
+  ) {
     for (const n of names) {
-      this.cores.set(n, core(n, cib));
+      this.cores.set(n, make(n));
       this.effects.set(n, []);
     }
   }
@@ -380,17 +385,51 @@ Deno.test("quorum device votes carry a lone node of two over the line", () => {
     quorum: { deviceVotes: 1 },
   });
   const boot = n1.step({ type: "tick", now: 0 });
+  const generation = n1.membership!.generation;
   assert.equal(n1.quorum?.quorate, false, "1 of 3 votes");
   assert.equal(n1.quorum?.expected, 3);
   assert.ok(events(boot).some((e) => e.kind === "quorum"));
-  const held = n1.step({ type: "devices", now: 10, votes: 1, score: 0 });
+  const held = n1.step({ type: "devices", now: 10, votes: 1, score: 0, generation });
   assert.equal(n1.quorum?.quorate, true);
   assert.match(n1.quorum?.reason ?? "", /1 of 3 votes \+ 1 from/);
   assert.ok(events(held).some((e) => e.kind === "quorum" && /has quorum/.test(e.text)));
   const [hb] = sends(held, "hb");
-  assert.deepEqual((hb.body as Heartbeat).devices, { votes: 1, score: 0 }, "peers learn it");
-  n1.step({ type: "devices", now: 20, votes: 0, score: 0 });
+  assert.deepEqual(
+    (hb.body as Heartbeat).devices,
+    { votes: 1, score: 0, generation },
+    "peers learn it",
+  );
+  n1.step({ type: "devices", now: 20, votes: 0, score: 0, generation });
   assert.equal(n1.quorum?.quorate, false, "losing the disk loses quorum");
+});
+
+Deno.test("a device reading from before a split does not count after it", () => {
+  // n1 and n2 share a qdisk; together they hold it. Then they split.
+  const cib = makeCib(["n1", "n2"], [{ id: "web", agent: "dummy" }]);
+  const opts = { cib, keepaliveMs: KEEPALIVE, deadtimeMs: DEADTIME, quorum: { deviceVotes: 1 } };
+  const c = new Cluster(["n1", "n2"], cib, cleanAgents, (self) => new NodeCore({ self, ...opts }));
+  c.run(1000);
+  const n2 = c.cores.get("n2")!;
+  const together = n2.membership!.generation;
+  c.step("n2", { type: "devices", now: c.now, votes: 1, score: 0, generation: together });
+  assert.equal(n2.quorum?.quorate, true);
+  // n2 alone after the split: its last reading was taken while both were one partition.
+  let t = c.now;
+  const alone: NodeEffect[] = [];
+  for (; t <= c.now + DEADTIME + 200; t += 10) alone.push(...n2.step({ type: "tick", now: t }));
+  assert.deepEqual(n2.membership?.members, ["n2"]);
+  assert.equal(n2.quorum?.quorate, false, "the stale vote is not counted");
+  assert.ok(!events(alone).some((e) => e.kind === "quorum" && /has quorum/.test(e.text)));
+  // The fresh reading under the new membership decides: the master is n1, so no vote.
+  const fresh = n2.step({
+    type: "devices",
+    now: t,
+    votes: 0,
+    score: 0,
+    generation: n2.membership!.generation,
+  });
+  assert.equal(n2.quorum?.quorate, false);
+  assert.ok(events(fresh).some((e) => e.kind === "quorum" && /lost quorum/.test(e.text)));
 });
 
 Deno.test("nextDeadline: the next heartbeat, a peer's warn time, or a monitor, whichever is first", () => {

@@ -105,6 +105,7 @@ Deno.test("quorum devices: the runner sums readings, caps votes, reports changes
     node: "n1",
     nodes: ["n1"],
     membership: () => ["n1"],
+    generation: () => 4,
     onChange: (sum) => changes.push(sum),
     log: () => {},
     now: () => performance.now(),
@@ -116,11 +117,59 @@ Deno.test("quorum devices: the runner sums readings, caps votes, reports changes
   await new Promise((r) => setTimeout(r, 80));
   await runner.stop();
   // Two devices, each capped at its one configured vote; then both give none.
-  assert.deepEqual(changes.at(0), { votes: 1, score: 7 });
-  assert.ok(changes.some((c) => c.votes === 2 && c.score === 14));
-  assert.deepEqual(changes.at(-1), { votes: 0, score: 14 });
+  assert.deepEqual(changes.at(0), { votes: 1, score: 7, generation: null }, "one not read yet");
+  assert.ok(changes.some((c) => c.votes === 2 && c.score === 14 && c.generation === 4));
+  assert.deepEqual(changes.at(-1), { votes: 0, score: 14, generation: 4 });
   for (let i = 1; i < changes.length; i++) {
     assert.notDeepEqual(changes[i], changes[i - 1], "only changes are reported");
   }
   assert.equal(runner.status()[0].reading?.detail, "fine");
+});
+
+Deno.test("quorum devices: recheck reads again at once under the new membership", async () => {
+  let generation = 1;
+  let checks = 0;
+  const slow = defineQuorumDevice({
+    kind: "quorum-device",
+    name: "slow",
+    version: "1",
+    description: "test",
+    params: z.object({}),
+    votes: () => 1,
+    intervalMs: 60_000,
+    timeoutMs: 100,
+    create: () => ({
+      check: () => {
+        checks++;
+        return Promise.resolve({ votes: 1, score: 0, healthy: true, detail: "ok" });
+      },
+      stop: () => Promise.resolve(),
+    }),
+  });
+  const changes: QuorumDeviceSum[] = [];
+  const runner = new QuorumDeviceRunner([{
+    plugin: "slow",
+    definition: slow as never,
+    params: {},
+    intervalMs: 60_000,
+    timeoutMs: 100,
+    votes: 1,
+  }], {
+    node: "n1",
+    nodes: ["n1", "n2"],
+    membership: () => ["n1"],
+    generation: () => generation,
+    onChange: (sum) => changes.push(sum),
+    log: () => {},
+    now: () => performance.now(),
+  });
+  runner.start();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(changes, [{ votes: 1, score: 0, generation: 1 }]);
+  generation = 2;
+  runner.recheck();
+  await new Promise((r) => setTimeout(r, 20));
+  await runner.stop();
+  assert.equal(checks, 2, "read again without waiting the 60 s interval");
+  assert.deepEqual(changes.at(-1), { votes: 1, score: 0, generation: 2 });
 });
