@@ -190,6 +190,16 @@ export class NodeCore {
   #wasQuorate: boolean | null = null;
   /** True while only fresh device readings can decide quorum (the PE then freezes). */
   #quorumPending = false;
+  /**
+   * Whether membership, election and quorum must be recomputed: something they
+   * read changed (a peer came or went, a peer's report changed, our LRM table,
+   * readiness, devices or CIB). An idle cluster then costs a comparison per
+   * heartbeat, not a recomputation.
+   */
+  #membershipDirty = true;
+  #refreshedAtLrmSeq = -1;
+  /** The DC's status built from the reports, kept while no report changed. */
+  #statusCache: { key: string; status: CibStatus; json: string } | null = null;
   readonly #channel: ReliableChannel;
   #lastCibPullAt = -Infinity;
   #effects: NodeEffect[] = [];
@@ -293,6 +303,7 @@ export class NodeCore {
           event.votes !== d.votes || event.score !== d.score || event.generation !== d.generation
         ) {
           this.#devices = { votes: event.votes, score: event.score, generation: event.generation };
+          this.#membershipDirty = true;
           this.#heartbeatSoon();
         }
         break;
@@ -390,6 +401,7 @@ export class NodeCore {
   #onShutdown(): void {
     if (this.#shuttingDown) return;
     this.#shuttingDown = true;
+    this.#membershipDirty = true;
     // Not ready: peers leave this node out of their next membership at once.
     this.#ready = false;
     for (const op of this.#lrm.stopAll()) this.#emit({ type: "run-op", op });
@@ -407,6 +419,7 @@ export class NodeCore {
       this.#event("node-late", `heartbeat from ${peer} is late`, peer);
     }
     for (const peer of dead) {
+      this.#membershipDirty = true;
       this.#peers.delete(peer);
       // Whatever was queued for it is moot; a new stream starts when it returns.
       this.#channel.resetPeer(peer);
@@ -421,6 +434,7 @@ export class NodeCore {
     switch (body.type) {
       case "hb": {
         if (this.#liveness.heard(from, this.#now)) {
+          this.#membershipDirty = true;
           this.#event("node-up", `node ${from} is up`, from);
         }
         // A restarted peer (new incarnation) starts its LRM counter again from 0.
@@ -429,6 +443,7 @@ export class NodeCore {
         if (prev && incarnation < prev.incarnation) return;
         // A restarted peer lost its receive state: start our stream to it afresh.
         if (prev && restarted) this.#channel.resetPeer(from);
+        if (restarted || !sameReport(prev.report, body)) this.#membershipDirty = true;
         const lrmNewer = restarted || body.lrm.seq >= prev.lrmSeq;
         this.#peers.set(from, {
           incarnation,
@@ -515,6 +530,7 @@ export class NodeCore {
       case "cib":
         if (compareVersions(body.cib.version, this.#cib.version) > 0) {
           this.#cib = body.cib;
+          this.#membershipDirty = true;
           this.#emit({ type: "persist-cib", cib: this.#cib });
         }
         break;
@@ -547,6 +563,8 @@ export class NodeCore {
   }
 
   #onOpDone(opId: string, rc: number): void {
+    // Readiness (the last probe) and the LRM table feed the membership.
+    this.#membershipDirty = true;
     const { outcome, next } = this.#lrm.complete(opId, rc, this.#now);
     if (next) this.#emit({ type: "run-op", op: next });
     if (!outcome) return;
@@ -588,6 +606,19 @@ export class NodeCore {
 
   /** Recomputes membership, quorum and election, then coordinates if DC. */
   #refresh(): void {
+    if (this.#lrm.seq !== this.#refreshedAtLrmSeq) this.#membershipDirty = true;
+    if (this.#membershipDirty) {
+      this.#membershipDirty = false;
+      this.#refreshedAtLrmSeq = this.#lrm.seq;
+      this.#refreshMembership();
+    }
+    this.#selfStopIfCutOff();
+    // A DC plans only once its own probes told it what already runs here.
+    if (this.#election.isDc && this.#ready) this.#coordinate();
+  }
+
+  /** Membership, election and quorum from liveness and the peers' reports. */
+  #refreshMembership(): void {
     const reports = new Map<string, MembershipReport>();
     for (const [peer, s] of this.#peers) reports.set(peer, s.report.membership);
     const change = this.#membership.update({
@@ -621,9 +652,6 @@ export class NodeCore {
       this.#heartbeatSoon();
     }
     this.#updateQuorum();
-    this.#selfStopIfCutOff();
-    // A DC plans only once its own probes told it what already runs here.
-    if (this.#election.isDc && this.#ready) this.#coordinate();
   }
 
   /**
@@ -739,11 +767,10 @@ export class NodeCore {
       return;
     }
 
-    const status = this.#statusFromReports();
-    const statusJson = JSON.stringify(status);
+    const { status, json: statusJson } = this.#cachedStatus(agreed);
     // Compared against the CIB before it takes the new status in.
     const newFailure = this.#anyNewFailure(status);
-    if (statusJson !== JSON.stringify(this.#cib.status)) {
+    if (status !== this.#cib.status && statusJson !== JSON.stringify(this.#cib.status)) {
       const v = this.#cib.version;
       this.#cib = { ...this.#cib, version: { ...v, numUpdates: v.numUpdates + 1 }, status };
       this.#emit({ type: "persist-cib", cib: this.#cib });
@@ -827,6 +854,26 @@ export class NodeCore {
     return false;
   }
 
+  /**
+   * {@link #statusFromReports}, rebuilt only when a member's LRM table may have
+   * changed (a new membership, incarnation or LRM counter).
+   */
+  #cachedStatus(agreed: { members: string[]; generation: number }): {
+    status: CibStatus;
+    json: string;
+  } {
+    let key = `${agreed.generation}|${this.#lrm.seq}`;
+    for (const m of agreed.members) {
+      const p = this.#peers.get(m);
+      if (p) key += `|${m}:${p.incarnation}:${p.lrmSeq}`;
+    }
+    if (this.#statusCache?.key !== key) {
+      const status = this.#statusFromReports();
+      this.#statusCache = { key, status, json: JSON.stringify(status) };
+    }
+    return this.#statusCache;
+  }
+
   /** Status of the agreed members as their LRMs last reported it. */
   #statusFromReports(): CibStatus {
     const members = this.#membership.agreed?.members ?? [this.self];
@@ -881,6 +928,23 @@ export class NodeCore {
   #event(kind: ClusterEvent["kind"], text: string, subject?: string): void {
     this.#emit({ type: "event", event: subject ? { kind, text, subject } : { kind, text } });
   }
+}
+
+/** Whether two heartbeats carry the same membership-relevant content. */
+function sameReport(a: Heartbeat, b: Heartbeat): boolean {
+  const ma = a.membership;
+  const mb = b.membership;
+  return ma.agreedGeneration === mb.agreedGeneration && ma.ready === mb.ready &&
+    ma.proposal.generation === mb.proposal.generation &&
+    sameList(ma.proposal.members, mb.proposal.members) && sameList(ma.view, mb.view) &&
+    sameList(ma.active, mb.active) && a.dc === b.dc &&
+    compareVersions(a.cibVersion, b.cibVersion) === 0 && a.lrm.seq === b.lrm.seq &&
+    a.devices?.votes === b.devices?.votes && a.devices?.score === b.devices?.score &&
+    a.devices?.generation === b.devices?.generation;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function sortKeys<T>(record: Record<string, T>): Record<string, T> {

@@ -16,7 +16,8 @@
  */
 
 import { Buffer } from "node:buffer";
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
+import { hmac, type HmacAlgorithm } from "./hmac.ts";
 import { z } from "zod";
 import type { AuthKey, Keyring } from "./authkeys.ts";
 
@@ -80,10 +81,11 @@ function isHmacKey(key: AuthKey): boolean {
 
 /** HMAC of magic + key id + JSON, zero-padded to the 32-byte digest field. */
 function digestOf(bytes: Uint8Array, key: AuthKey): Buffer {
-  const mac = createHmac(key.algorithm, key.secret)
-    .update(bytes.subarray(0, DIGEST_OFFSET))
-    .update(bytes.subarray(JSON_OFFSET))
-    .digest();
+  const mac = hmac(
+    key as AuthKey & { algorithm: HmacAlgorithm },
+    bytes.subarray(0, DIGEST_OFFSET),
+    bytes.subarray(JSON_OFFSET),
+  );
   const padded = Buffer.alloc(DIGEST_BYTES);
   mac.copy(padded);
   return padded;
