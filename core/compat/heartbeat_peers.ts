@@ -307,7 +307,7 @@ export class HeartbeatPeers {
         status: n.status,
         generation: n.generation,
         lastSeq: n.lastSeq,
-        lastHeardAgoMs: n.lastHeard === null ? null : now - n.lastHeard,
+        lastHeardAgoMs: n.lastHeard === null ? null : Math.round(now - n.lastHeard),
         deadtimeMs: this.#deadtimeOf(n),
         uuid: n.uuid,
       }));

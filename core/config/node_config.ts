@@ -193,7 +193,8 @@ export const nodeConfigFileSchema = z.strictObject({
       });
     }
   });
-  if (self && cfg.links.length === 0 && self.address === undefined) {
+  // A node may talk only Heartbeat (heartbeatCompat): that is a medium too.
+  if (self && cfg.links.length === 0 && self.address === undefined && !cfg.heartbeatCompat) {
     ctx.addIssue({
       code: "custom",
       path: ["links"],

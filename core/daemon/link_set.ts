@@ -138,7 +138,7 @@ export class LinkSet {
       ...(to !== null ? { to } : {}),
       body,
     }, this.#opts.keyring.active);
-    this.#sent++;
+    if (this.#transports.length) this.#sent++;
     for (const t of this.#transports) {
       if (t.spec.type === "serial" && frame.length > SERIAL_MAX_FRAME_BYTES) continue;
       const address = to === null

@@ -181,7 +181,7 @@ export class NodeDaemon {
     this.#api = await serveHttp({ hostname: host, port, fetch: app.fetch });
     this.#line(
       `vigil ${this.#opts.version} node ${self.name} incarnation ${this.#incarnation}: links ${
-        links.map(describeLink).join(", ")
+        links.length ? links.map(describeLink).join(", ") : "none"
       }; api http://${host}:${this.#api.port}`,
     );
     await this.#openHeartbeatCompat();
@@ -211,7 +211,9 @@ export class NodeDaemon {
         const text = e.type === "up"
           ? `Heartbeat node ${e.node} is up (${e.status})`
           : e.type === "dead"
-          ? `Heartbeat node ${e.node} is dead (${e.reason})`
+          ? `Heartbeat node ${e.node} is dead (${e.reason}: silent ${
+            Math.round(e.silentMs)
+          } ms, deadtime ${e.deadtimeMs} ms)`
           : e.type === "restarted"
           ? `Heartbeat node ${e.node} restarted (generation ${e.toGeneration})`
           : `Heartbeat node ${e.node} is ${e.to}`;

@@ -1,6 +1,7 @@
 /**
  * Lab plumbing for the heartbeat interop test: network namespaces, a private heartbeat
- * 3.0.6 instance, and process cleanup by PID.
+ * 3.0.6 instance, the Vigil side (the real daemon, or heartbeat_compat_node.ts) with its
+ * JSON stdout lines and `/status`, and cleanup by PID.
  *
  * Network: namespace `vgl-hb-sw` holds bridge `vgl-hb-br0`; node namespaces `vgl-hb-n1`
  * and `vgl-hb-n2` each get a veth `vgl-eth0` with 198.18.71.N/24 and no default route.
@@ -20,10 +21,12 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
+import type { StatusDocument } from "../../core/api/status_app.ts";
 
 /** Names and addresses of the lab; everything is prefixed `vgl` as the test rules require. */
 export const LAB = {
@@ -312,35 +315,40 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** One JSON line printed by heartbeat_compat_node.ts, with the time the test read it. */
-export interface CompatLine {
-  kind: string;
-  wallMs: number;
-  event?: { type: string; node: string; [k: string]: unknown };
-  [k: string]: unknown;
-}
+/** Most stdout lines kept per child (the daemon prints a few dozen in one test). */
+const MAX_LINES = 5000;
+/** Most stderr chunks kept per child. */
+const MAX_STDERR_CHUNKS = 500;
 
-/** The running Vigil compat node and the lines it printed so far. */
-export interface CompatNode {
+/** One JSON object a child printed on stdout, with the time (Date.now()) the test read it. */
+export type JsonLine<T> = T & { readAt: number };
+
+/** A child started in a namespace, and what it printed so far. */
+export interface LineChild<T> {
+  /** The child (`ip netns exec` execs, so its PID is the program's own). */
   child: ChildProcess;
-  lines: CompatLine[];
+  /** Its stdout lines that parsed as JSON and passed the guard, in order. */
+  lines: JsonLine<T>[];
+  /** Its stderr, plus notes on stdout lines that were not kept. */
   stderr: string[];
 }
 
+function note<T>(proc: LineChild<T>, text: string): void {
+  if (proc.stderr.length < MAX_STDERR_CHUNKS) proc.stderr.push(text);
+}
+
 /**
- * Start tests/interop/heartbeat_compat_node.ts in namespace `ns` (`ip netns exec` execs,
- * so the child's PID is deno's).
+ * Start `argv` in namespace `ns` and collect its stdout as JSON lines.
+ *
+ * @param guard which parsed lines to keep (others are noted in `stderr`).
  */
-export function startCompatNode(
+export function spawnInNetns<T>(
   ns: string,
-  deno: string,
-  script: string,
-  args: string[],
-): CompatNode {
-  const child = spawn("ip", ["netns", "exec", ns, deno, "run", "-A", script, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const node: CompatNode = { child, lines: [], stderr: [] };
+  argv: string[],
+  guard: (value: unknown) => value is T,
+): LineChild<T> {
+  const child = spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc: LineChild<T> = { child, lines: [], stderr: [] };
   let buffer = "";
   child.stdout!.setEncoding("utf8");
   child.stdout!.on("data", (chunk: string) => {
@@ -349,34 +357,163 @@ export function startCompatNode(
     while ((nl = buffer.indexOf("\n")) >= 0) {
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
+      let value: unknown;
       try {
-        node.lines.push(JSON.parse(line));
+        value = JSON.parse(line);
       } catch {
-        node.stderr.push(`unparsable stdout: ${line}`);
+        note(proc, `unparsable stdout: ${line}\n`);
+        continue;
       }
+      if (!guard(value)) note(proc, `unexpected stdout: ${line}\n`);
+      else if (proc.lines.length >= MAX_LINES) note(proc, `line dropped (buffer full): ${line}\n`);
+      else proc.lines.push({ ...value, readAt: Date.now() });
     }
   });
   child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (chunk: string) => node.stderr.push(chunk));
-  return node;
+  child.stderr!.on("data", (chunk: string) => note(proc, chunk));
+  return proc;
 }
 
 /**
  * Wait (bounded) until `predicate` finds a line.
  *
- * @returns the line, or undefined after `timeoutMs`.
+ * @returns the line, or undefined after `timeoutMs` or once the child has exited.
  */
-export async function waitForLine(
-  node: CompatNode,
-  predicate: (l: CompatLine) => boolean,
+export async function waitForLine<T>(
+  proc: LineChild<T>,
+  predicate: (l: JsonLine<T>) => boolean,
   timeoutMs: number,
-): Promise<CompatLine | undefined> {
+): Promise<JsonLine<T> | undefined> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    const hit = node.lines.find(predicate);
+    const hit = proc.lines.find(predicate);
     if (hit) return hit;
-    if (node.child.exitCode !== null) return undefined;
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) break;
     await sleep(25);
   }
-  return node.lines.find(predicate);
+  return proc.lines.find(predicate);
+}
+
+/** A line of `vigil run --log-format json`: a cluster event (`kind` names it) or a `log` line. */
+export interface DaemonLine {
+  /** Date.now() of the daemon when it logged the line. */
+  at: number;
+  /** The logging node. */
+  node: string;
+  /** Event kind (`heartbeat-node`, `membership` ...) or `log`. */
+  kind: string;
+  /** Human-readable text. */
+  text: string;
+  /** The node the event is about, if any. */
+  subject?: string;
+}
+
+/** @returns whether `value` has the shape of a {@link DaemonLine}. */
+export function isDaemonLine(value: unknown): value is DaemonLine {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.at === "number" && typeof v.node === "string" && typeof v.kind === "string" &&
+    typeof v.text === "string" && (v.subject === undefined || typeof v.subject === "string");
+}
+
+/**
+ * Start the real Vigil daemon (`main.ts run --config FILE --log-format json`) in
+ * namespace `ns`.
+ */
+export function startVigilDaemon(
+  ns: string,
+  deno: string,
+  mainTs: string,
+  configFile: string,
+): LineChild<DaemonLine> {
+  return spawnInNetns(
+    ns,
+    [deno, "run", "-A", mainTs, "run", "--config", configFile, "--log-format", "json"],
+    isDaemonLine,
+  );
+}
+
+/**
+ * GET `url` from inside namespace `ns` (where the daemon's loopback API is): curl when
+ * installed (CI installs it), else a one-line `deno eval`.
+ *
+ * @returns the response body.
+ * @throws Error if the request fails, times out or answers with an HTTP error.
+ */
+export function fetchInNetns(ns: string, url: string, deno: string): string {
+  const argv = existsSync("/usr/bin/curl") ? ["curl", "-fsS", "--max-time", "2", url] : [
+    deno,
+    "eval",
+    `const r = await fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(2000) });` +
+    `if (!r.ok) throw new Error("HTTP " + r.status); console.log(await r.text());`,
+  ];
+  const r = spawnSync("ip", ["netns", "exec", ns, ...argv], { encoding: "utf8", timeout: 5000 });
+  if (r.error || r.status !== 0) {
+    throw new Error(
+      `GET ${url} in ${ns} failed (status ${r.status}, ${r.error ?? ""}): ${r.stderr}`,
+    );
+  }
+  return r.stdout;
+}
+
+/** @returns the daemon's `GET /status` document, read from inside namespace `ns`. */
+export function vigilStatus(ns: string, api: string, deno: string): StatusDocument {
+  return JSON.parse(fetchInNetns(ns, `http://${api}/status`, deno)) as StatusDocument;
+}
+
+/** A line printed by heartbeat_compat_node.ts. */
+export interface CompatLine {
+  /** `ready`, `event` or `stats`. */
+  kind: string;
+  /** Date.now() of the compat node when it printed the line. */
+  wallMs: number;
+  /** The peer event of an `event` line. */
+  event?: { type: string; node: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+/** @returns whether `value` has the shape of a {@link CompatLine}. */
+export function isCompatLine(value: unknown): value is CompatLine {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.kind === "string" && typeof v.wallMs === "number";
+}
+
+/** What {@link tearDownLab} removes. */
+export interface LabLeftovers {
+  /** Children the test started (SIGTERM, then SIGKILL after the grace period). */
+  children: ChildProcess[];
+  /** Heartbeat's master PID, if it was started. */
+  hbPid: number | undefined;
+  /** The test's temporary directory. */
+  dir: string;
+}
+
+/**
+ * Remove everything a lab test created, whatever state it is in: its children, heartbeat,
+ * anything else still inside the lab's namespaces (all started by the test: heartbeat's
+ * forked helpers), the namespaces and the temporary directory. Never throws.
+ *
+ * @param graceMs how long each child may take to exit after SIGTERM.
+ */
+export async function tearDownLab(left: LabLeftovers, graceMs = 2000): Promise<void> {
+  for (const child of left.children) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      await stopTree(child.pid, graceMs).catch(() => {});
+    }
+  }
+  if (left.hbPid !== undefined && alive(left.hbPid)) {
+    await stopTree(left.hbPid, 500).catch(() => {});
+  }
+  for (const ns of LAB.nodeNs) signal(pidsInNetns(ns), "SIGKILL");
+  try {
+    netDown();
+  } catch {
+    // Reported by the next run's netUp if it matters.
+  }
+  try {
+    rmSync(left.dir, { recursive: true, force: true });
+  } catch {
+    // Under the system's temporary directory: cleaned up eventually.
+  }
 }

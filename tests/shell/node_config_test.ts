@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { ConfigError, initialCib, parseNodeConfig } from "../../core/config/node_config.ts";
+import {
+  ConfigError,
+  initialCib,
+  parseNodeConfig,
+  resolveLinks,
+} from "../../core/config/node_config.ts";
 import { INFINITY } from "../../core/score.ts";
 
 const base = {
@@ -63,5 +68,54 @@ Deno.test("config: the initial CIB carries nodes, resources, scores and options"
   assert.throws(
     () => initialCib(parse({ resources: [{ id: "bad id", agent: "Dummy" }] }), "n1.json"),
     /n1\.json: invalid configuration:\n\s+resources\[0\]\.id/,
+  );
+});
+
+Deno.test("config: a node needs a medium; heartbeatCompat alone is one", () => {
+  const bare = { ...base, nodes: [{ name: "n1" }, { name: "n2" }] };
+  assert.throws(
+    () => parseNodeConfig(JSON.stringify(bare), "n1.json"),
+    /links: no link: give links\[\], or an address and port to node n1/,
+  );
+  const hbOnly = parseNodeConfig(
+    JSON.stringify({ ...bare, heartbeatCompat: { nodes: ["hb1"], broadcast: ["eth0"] } }),
+    "n1.json",
+  );
+  assert.equal(hbOnly.heartbeatCompat?.port, 694);
+  assert.deepEqual(resolveLinks(hbOnly), []);
+  const linked = parseNodeConfig(
+    JSON.stringify({
+      ...bare,
+      links: [
+        { type: "bcast", interface: "eth0" },
+        { type: "serial", device: "/dev/ttyS0", name: "tty" },
+        { type: "mcast", interface: "eth1", group: "239.0.0.9" },
+      ],
+    }),
+    "n1.json",
+  );
+  assert.deepEqual(resolveLinks(linked).map((l) => [l.name, l.type]), [
+    ["bcast0", "bcast"],
+    ["tty", "serial"],
+    ["mcast2", "mcast"],
+  ]);
+  assert.throws(
+    () =>
+      parseNodeConfig(
+        JSON.stringify({ ...bare, links: [{ type: "serial", device: "/dev/ttyS0", baud: 1200 }] }),
+        "n1.json",
+      ),
+    /links\[0\]\.baud: expected one of 9600/,
+  );
+  assert.throws(
+    () =>
+      parseNodeConfig(
+        JSON.stringify({
+          ...bare,
+          links: [{ type: "mcast", interface: "eth0", group: "10.0.0.1" }],
+        }),
+        "n1.json",
+      ),
+    /links\[0\]\.group: expected an IPv4 multicast group/,
   );
 });
