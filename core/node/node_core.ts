@@ -197,6 +197,8 @@ export class NodeCore {
    * heartbeat, not a recomputation.
    */
   #membershipDirty = true;
+  /** Members of the last agreed membership, for join/leave in events. */
+  #lastAgreedMembers: readonly string[] = [];
   #refreshedAtLrmSeq = -1;
   /** The DC's status built from the reports, kept while no report changed. */
   #statusCache: { key: string; status: CibStatus; json: string } | null = null;
@@ -632,9 +634,19 @@ export class NodeCore {
     if (agreed?.members.length === this.#cib.config.nodes.length) this.#sawWholeCluster = true;
     if (change.agreedChanged) {
       if (agreed) {
+        const before = this.#lastAgreedMembers;
+        const joined = agreed.members.filter((m) => !before.includes(m));
+        const left = before.filter((m) => !agreed.members.includes(m));
+        const diff = [
+          ...(joined.length && before.length ? [`joined: ${joined.join(", ")}`] : []),
+          ...(left.length ? [`left: ${left.join(", ")}`] : []),
+        ];
+        this.#lastAgreedMembers = agreed.members;
         this.#event(
           "membership",
-          `membership ${agreed.generation}: ${agreed.members.join(", ")}`,
+          `membership ${agreed.generation}: ${agreed.members.join(", ")}${
+            diff.length ? ` (${diff.join("; ")})` : ""
+          }`,
         );
       }
       const priority = Object.fromEntries(this.#cib.config.nodes.map((n) => [n.name, n.priority]));

@@ -72,6 +72,8 @@ class Cluster {
   readonly cores = new Map<string, NodeCore>();
   readonly effects = new Map<string, NodeEffect[]>();
   now = 0;
+  /** Nodes that are gone: not stepped, nothing delivered to or from them. */
+  readonly silenced = new Set<string>();
   #inbox: { to: string; from: string; body: Message }[] = [];
   #ops: { node: string; op: LrmOperation }[] = [];
 
@@ -94,7 +96,9 @@ class Cluster {
       if (e.type !== "send") continue;
       const targets = e.to === null ? [...this.cores.keys()].filter((n) => n !== node) : [e.to];
       for (const to of targets) {
-        if (this.cores.has(to)) this.#inbox.push({ to, from: node, body: e.body });
+        if (this.cores.has(to) && !this.silenced.has(to) && !this.silenced.has(node)) {
+          this.#inbox.push({ to, from: node, body: e.body });
+        }
       }
     }
     for (const e of out) if (e.type === "run-op") this.#ops.push({ node, op: e.op });
@@ -104,7 +108,9 @@ class Cluster {
   /** Runs until `until` in 10 ms steps. */
   run(until: number): void {
     while (this.now < until) {
-      for (const [n] of this.cores) this.step(n, { type: "tick", now: this.now });
+      for (const [n] of this.cores) {
+        if (!this.silenced.has(n)) this.step(n, { type: "tick", now: this.now });
+      }
       for (let guard = 0; guard < 1000 && (this.#inbox.length || this.#ops.length); guard++) {
         const msgs = this.#inbox.splice(0);
         for (const m of msgs) {
@@ -442,4 +448,21 @@ Deno.test("nextDeadline: the next heartbeat, a peer's warn time, or a monitor, w
   n1.step({ type: "tick", now: 100 });
   n1.step({ type: "tick", now: 200 });
   assert.equal(n1.nextDeadline(), 280, "n2 is late at 30 + warntime 250");
+});
+
+Deno.test("membership events name who joined and who left", () => {
+  const c = new Cluster(["n1", "n2", "n3"], makeCib(["n1", "n2", "n3"], []), cleanAgents);
+  c.run(1500);
+  const n1 = c.cores.get("n1")!;
+  assert.deepEqual(n1.membership?.members, ["n1", "n2", "n3"]);
+  const joinedText = events(c.effects.get("n1")!).filter((e) => e.kind === "membership")
+    .map((e) => e.text);
+  assert.ok(joinedText.some((t) => /joined: /.test(t)), joinedText.join(" | "));
+  // n3 falls silent: only n1 and n2 go on.
+  const before = c.effects.get("n1")!.length;
+  c.silenced.add("n3");
+  c.run(c.now + 2000);
+  const out = c.effects.get("n1")!.slice(before);
+  const texts = events(out).filter((e) => e.kind === "membership").map((e) => e.text);
+  assert.ok(texts.some((t) => /: n1, n2 \(left: n3\)$/.test(t)), texts.join(" | "));
 });
