@@ -178,7 +178,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     out(`${stamp()} killing ${victim.name} (pid ${victim.child.pid}) with SIGKILL`);
     const killWall = Date.now();
     const killMono = performance.now();
-    victim.child.kill("SIGKILL");
+    // process.kill is kill(2) itself; Deno's ChildProcess.kill closes the child's
+    // stdin first, and the child (--exit-on-stdin-close) could start a graceful
+    // shutdown before the signal lands: that is not the crash this demo shows.
+    process.kill(victim.child.pid!, "SIGKILL");
     const second = await waitForService(url, first.node, 30_000);
     const failoverMs = Math.round(second.at - killMono);
     out(`${stamp()} service answered: served by ${second.node}`);
