@@ -54,7 +54,9 @@ export function renderStatus(doc: StatusDocument): string {
       lines.push(
         `  * ${l.name} (${l.type}): ${l.up ? "up" : "DOWN"}${
           peers.length ? ` - ${peers.join(", ")}` : ""
-        } [in ${c.packetsIn}, out ${c.packetsOut}, errors ${c.sendErrors + c.framingErrors}]`,
+        } [in ${c.packetsIn}, out ${c.packetsOut}, dropped ${
+          l.dropped + c.framingErrors
+        }, send errors ${c.sendErrors}]`,
       );
     }
   }

@@ -22,7 +22,7 @@ import { type LinkEvent, LinkMonitor, type LinkView } from "../messaging/link_mo
 import { isLinkMessage, linkMessageSchema } from "../messaging/link_messages.ts";
 import { type Message, messageSchema } from "../node/messages.ts";
 import type { Keyring } from "../wire/authkeys.ts";
-import { DropCounters } from "../wire/drop_counters.ts";
+import { DropCounters, type DropCountReason } from "../wire/drop_counters.ts";
 import { decodeFrame, encodeFrame } from "../wire/frame.ts";
 import { ReplayWindow } from "../wire/replay.ts";
 
@@ -72,6 +72,14 @@ export interface LinkStatus extends LinkView {
   type: ResolvedLink["type"];
   /** Traffic counters. */
   counters: LinkCounters;
+  /**
+   * Frames that arrived on this link and were dropped by the wire checks (bad
+   * digest, unknown node, replayed, ...), not counting copies another link
+   * delivered first.
+   */
+  dropped: number;
+  /** Copies of frames another link delivered first. */
+  duplicates: number;
 }
 
 /** Transport-wide counters for `/status`. */
@@ -92,6 +100,7 @@ export class LinkSet {
   readonly #drops = new DropCounters();
   readonly #incarnations = new Map<string, number>();
   readonly #transports: Transport[] = [];
+  readonly #linkDrops = new Map<string, { dropped: number; duplicates: number }>();
   #seq = 0;
   #sent = 0;
   #received = 0;
@@ -166,6 +175,8 @@ export class LinkSet {
       ...v,
       type: this.#opts.links[i].type,
       counters: this.#transports[i]?.counters() ?? emptyCounters(),
+      dropped: this.#linkDrops.get(v.name)?.dropped ?? 0,
+      duplicates: this.#linkDrops.get(v.name)?.duplicates ?? 0,
     }));
   }
 
@@ -186,41 +197,69 @@ export class LinkSet {
   }
 
   #onFrame(link: string, bytes: Uint8Array, source: string): void {
+    const verdict = this.#receive(link, bytes, source);
+    if (verdict === "accepted" || verdict === "own") return;
+    let counts = this.#linkDrops.get(link);
+    if (!counts) this.#linkDrops.set(link, counts = { dropped: 0, duplicates: 0 });
+    if (verdict === "duplicate") counts.duplicates++;
+    else counts.dropped++;
+  }
+
+  /** The receive path of one frame; says what became of it. */
+  #receive(
+    link: string,
+    bytes: Uint8Array,
+    source: string,
+  ): "accepted" | "own" | "duplicate" | "dropped" {
+    const drop = (reason: DropCountReason) => {
+      this.#drops.count(reason);
+      return reason === "duplicate" ? "duplicate" as const : "dropped" as const;
+    };
     const decoded = decodeFrame(bytes, this.#opts.keyring);
-    if (!decoded.ok) return this.#drops.count(decoded.reason);
+    if (!decoded.ok) return drop(decoded.reason);
     const { frame } = decoded;
     // Our own broadcasts and multicasts come back on some media.
-    if (frame.from === this.#opts.self) return;
-    if (!this.#opts.nodes.includes(frame.from)) return this.#drops.count("unknown-node");
+    if (frame.from === this.#opts.self) return "own";
+    if (!this.#opts.nodes.includes(frame.from)) return drop("unknown-node");
     const now = this.#opts.now();
     const verdict = this.#replay.check(frame.from, frame.incarnation, frame.seq);
-    if (verdict === "old-incarnation" || verdict === "replayed") return this.#drops.count(verdict);
+    if (verdict === "old-incarnation" || verdict === "replayed") return drop(verdict);
     for (const event of this.#monitor.heard(link, frame.from, source, now)) {
       this.#opts.onLinkEvent(event);
     }
-    if (verdict === "duplicate") return this.#drops.count("duplicate");
+    if (verdict === "duplicate") return drop("duplicate");
     if ((this.#incarnations.get(frame.from) ?? 0) < frame.incarnation) {
       this.#incarnations.set(frame.from, frame.incarnation);
       this.#opts.onIncarnation(frame.from, frame.incarnation);
     }
+    // Not ours, but not wrong either: broadcast media show us everyone's mail.
     if (frame.to !== undefined && frame.to !== this.#opts.self) {
-      return this.#drops.count("other-recipient");
+      this.#drops.count("other-recipient");
+      return "accepted";
     }
-    if (isLinkMessage(frame.body)) return this.#onLinkMessage(link, frame.from, frame.body, now);
+    if (isLinkMessage(frame.body)) {
+      if (!this.#onLinkMessage(link, frame.from, frame.body, now)) return drop("bad-body");
+      return "accepted";
+    }
     const body = messageSchema.safeParse(frame.body);
-    if (!body.success) return this.#drops.count("bad-body");
+    if (!body.success) return drop("bad-body");
     this.#received++;
     this.#opts.onMessage(frame.from, frame.incarnation, body.data);
+    return "accepted";
   }
 
-  #onLinkMessage(link: string, from: string, raw: unknown, now: number): void {
+  /** Answers a probe or records an echo; false if the message is malformed. */
+  #onLinkMessage(link: string, from: string, raw: unknown, now: number): boolean {
     const parsed = linkMessageSchema.safeParse(raw);
-    if (!parsed.success) return this.#drops.count("bad-body");
+    if (!parsed.success) return false;
     const msg = parsed.data;
-    if (msg.type === "link-echo") return this.#monitor.echoed(link, from, msg.t, now);
+    if (msg.type === "link-echo") {
+      this.#monitor.echoed(link, from, msg.t, now);
+      return true;
+    }
     // Echo on the link the probe came in on only: the round trip is that link's.
     const transport = this.#transports.find((t) => t.spec.name === link);
-    if (!transport) return;
+    if (!transport) return true;
     const frame = encodeFrame({
       from: this.#opts.self,
       incarnation: this.#opts.incarnation,
@@ -229,5 +268,6 @@ export class LinkSet {
       body: { type: "link-echo", t: msg.t },
     }, this.#opts.keyring.active);
     transport.send(frame, this.#opts.unicastAddresses.get(link)?.get(from));
+    return true;
   }
 }

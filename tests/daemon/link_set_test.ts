@@ -112,6 +112,10 @@ Deno.test("link set: a frame arriving on two links is delivered once, both links
     { type: "link-up", link: "tty", peer: "n2" },
   ]);
   assert.equal(h.set.stats().dropped.duplicate, 1);
+  assert.deepEqual(h.set.links(0).map((l) => [l.name, l.dropped, l.duplicates]), [
+    ["udp", 0, 0],
+    ["tty", 0, 1],
+  ]);
   assert.deepEqual(h.incarnations, [["n2", 3]], "a new incarnation is reported once to persist");
   // Only the serial link falls silent: it alone goes down.
   h.clock.now = 300;
@@ -171,6 +175,7 @@ Deno.test("link set: drops and counts what must not reach the core", async () =>
   assert.equal(d["old-incarnation"], 1);
   assert.equal(d["too-short"], 1);
   assert.equal(h.messages.length, 0);
+  assert.equal(h.set.links(0)[0].dropped, 5, "everything but our own frame and other mail");
 });
 
 Deno.test("link set: persisted incarnations keep an earlier boot's frames out", async () => {

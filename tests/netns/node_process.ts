@@ -338,7 +338,8 @@ export async function stopAll(nodes: readonly VigilNode[]): Promise<void> {
 /** The members named by a `membership` event ("membership 4: n1, n2"), else null. */
 export function membershipOf(e: ObservedEvent): string[] | null {
   if (e.kind !== "membership") return null;
-  const m = /^membership \d+: (.*)$/.exec(e.text);
+  // "membership 7: n1, n2 (left: n3)": the members come before any parenthesis.
+  const m = /^membership \d+: ([^(]*)/.exec(e.text);
   return m ? m[1].split(",").map((s) => s.trim()).filter((s) => s !== "").sort() : null;
 }
 

@@ -80,11 +80,16 @@ Deno.test("status view: each link with its peers, round-trip times and counters"
           { peer: "n1", up: false, lastHeardAgoMs: 900, rttMs: null, source: "b", packetsIn: 1 },
         ],
         counters,
+        dropped: 4,
+        duplicates: 9,
       },
-      { name: "ttyS0", type: "serial", up: false, peers: [], counters },
+      { name: "ttyS0", type: "serial", up: false, peers: [], counters, dropped: 0, duplicates: 0 },
     ],
   }));
-  assert.match(text, /eth0 \(bcast\): up - n3 up rtt 0\.4 ms, n1 DOWN \[in 10, out 12, errors 3\]/);
+  assert.match(
+    text,
+    /eth0 \(bcast\): up - n3 up rtt 0\.4 ms, n1 DOWN \[in 10, out 12, dropped 6, send errors 1\]/,
+  );
   assert.match(text, /ttyS0 \(serial\): DOWN \[in 10/);
 });
 
