@@ -126,6 +126,9 @@ export class MembershipCore {
       readyOf(a) && readyOf(b) && viewOf(a).includes(b) && viewOf(b).includes(a) &&
       !(conflicting(activeOf(a), activeOf(b)) && !(previous.includes(a) && previous.includes(b)));
     const groups = partitionNodes(nodes, adjacent, {
+      // A node alone has nobody to keep together: no incumbents, or a node cut off
+      // one way would flap between agreeing alone and re-adding its peers.
+      incumbent: (n) => previous.length > 1 && previous.includes(n),
       seenBy: (n, among) => among.filter((x) => x !== n && viewOf(x).includes(n)).length,
       generation: (n) => (n === self ? this.#agreedGeneration : reports.get(n)!.agreedGeneration),
     });

@@ -4,8 +4,13 @@
  * Every node runs this on the same inputs (its own view plus the views its
  * peers reported), so nodes with the same knowledge compute the same groups.
  * Greedy and deterministic: while a group has a broken pair, drop the node with
- * the most broken pairs; ties drop the node seen by fewest others, then the one
- * with the oldest agreed generation, then the greatest name.
+ * the most broken pairs; ties drop a newcomer (not in the computing node's last
+ * agreed membership) before an incumbent, then the node seen by fewest others,
+ * then the one with the oldest agreed generation, then the greatest name.
+ *
+ * The incumbent rule keeps a membership whole while a node joins: for a moment
+ * the newcomer hears some members and not others, and without it a member could
+ * be dropped in the newcomer's favour, agree alone and lose quorum.
  *
  * @example
  * ```ts
@@ -18,6 +23,8 @@
 
 /** Tie-break information about one node. */
 export interface PartitionHints {
+  /** Whether `node` was in the computing node's last agreed membership (newcomers lose ties). */
+  incumbent?: (node: string) => boolean;
   /** How many nodes in the candidate set list `node` in their view. */
   seenBy?: (node: string, among: readonly string[]) => number;
   /** The node's last agreed membership generation (older loses ties). */
@@ -72,6 +79,11 @@ function largestGreedyClique(
 
 /** True when `a` should be dropped rather than `b`. */
 function losesTie(a: string, b: string, among: readonly string[], hints: PartitionHints): boolean {
+  if (hints.incumbent) {
+    const ia = hints.incumbent(a);
+    const ib = hints.incumbent(b);
+    if (ia !== ib) return !ia;
+  }
   if (hints.seenBy) {
     const sa = hints.seenBy(a, among);
     const sb = hints.seenBy(b, among);

@@ -204,6 +204,8 @@ export class NodeCore {
   #statusCache: { key: string; status: CibStatus; json: string } | null = null;
   readonly #channel: ReliableChannel;
   #lastCibPullAt = -Infinity;
+  /** Highest incarnation seen of each peer, kept after it dies. */
+  readonly #incarnations = new Map<string, number>();
   #effects: NodeEffect[] = [];
 
   /** Creates the core; nothing happens until the first event. */
@@ -435,6 +437,10 @@ export class NodeCore {
     if (from === this.self || !this.#isConfigured(from)) return;
     switch (body.type) {
       case "hb": {
+        // A heartbeat of an earlier boot of the peer is history, not a sign of life.
+        const known = this.#incarnations.get(from) ?? 0;
+        if (incarnation < known) return;
+        this.#incarnations.set(from, incarnation);
         if (this.#liveness.heard(from, this.#now)) {
           this.#membershipDirty = true;
           this.#event("node-up", `node ${from} is up`, from);
@@ -443,6 +449,13 @@ export class NodeCore {
         const prev = this.#peers.get(from);
         const restarted = !prev || incarnation > prev.incarnation;
         if (prev && incarnation < prev.incarnation) return;
+        // An older heartbeat overtaken by a newer one (links reorder): it proved
+        // the peer alive; its report would undo the newer one.
+        if (
+          prev && !restarted &&
+          (body.membership.agreedGeneration < prev.report.membership.agreedGeneration ||
+            body.membership.proposal.generation < prev.report.membership.proposal.generation)
+        ) return;
         // A restarted peer lost its receive state: start our stream to it afresh.
         if (prev && restarted) this.#channel.resetPeer(from);
         if (restarted || !sameReport(prev.report, body)) this.#membershipDirty = true;
@@ -544,7 +557,11 @@ export class NodeCore {
 
   #onOperationRequest(from: string, req: OperationRequestMessage): void {
     // Only the DC of our agreed membership may direct this LRM.
-    if (from !== this.#election.dc || !this.#membership.agreed || this.#shuttingDown) return;
+    const agreed = this.#membership.agreed;
+    if (from !== this.#election.dc || !agreed || this.#shuttingDown) return;
+    // ... and only for this membership: a DC plans a new membership from reports
+    // made in it, so an action of an earlier one arriving late must not run.
+    if (actionGeneration(req.actionId) !== agreed.generation) return;
     const known = this.#lrm.doneResult(req.actionId);
     if (known !== undefined) {
       this.#sendResult(from, req.actionId, known, -1);
@@ -798,6 +815,14 @@ export class NodeCore {
       if (newFailure) this.#te.abort("a resource failed");
       return;
     }
+    // Plan from reports made in this membership only: a member's older report may
+    // predate an action of the previous membership that it accepted (it refuses
+    // such actions once it agrees on this one).
+    if (
+      !members.every((m) => m === this.self || this.#reportedGeneration(m) === agreed.generation)
+    ) {
+      return;
+    }
     // initdead: after boot, wait for the whole cluster once (or initdead) before placing.
     if (!this.#sawWholeCluster && this.#now - this.#bootedAt < this.#opts.initdeadMs) return;
     const nodeScores = this.#nodeScores(members);
@@ -846,6 +871,11 @@ export class NodeCore {
     };
     if (action.node === this.self) this.#onOperationRequest(this.self, body);
     else this.#sendReliable(action.node, body);
+  }
+
+  /** The agreed generation a member last reported. */
+  #reportedGeneration(member: string): number | undefined {
+    return this.#peers.get(member)?.report.membership.agreedGeneration;
   }
 
   /** DC action ids are `dc:generation:transition:action`, unique across DCs and transitions. */
@@ -940,6 +970,13 @@ export class NodeCore {
   #event(kind: ClusterEvent["kind"], text: string, subject?: string): void {
     this.#emit({ type: "event", event: subject ? { kind, text, subject } : { kind, text } });
   }
+}
+
+/** The membership generation in a DC action id (`dc:generation:transition:action`), or NaN. */
+function actionGeneration(actionId: string): number {
+  // Node names hold no colon, so the generation is always the second field.
+  const parts = actionId.split(":");
+  return parts.length >= 4 ? Number(parts[1]) : NaN;
 }
 
 /** Whether two heartbeats carry the same membership-relevant content. */

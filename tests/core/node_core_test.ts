@@ -309,7 +309,7 @@ Deno.test("an op from a node that is not the DC is ignored", () => {
     // A stream of a later incarnation, so the receiver takes it from seq 1.
     body: reliable(from, node, {
       type: "op",
-      actionId: `${from}:9:9:web_start_${node}`,
+      actionId: `${from}:${c.cores.get(node)!.membership!.generation}:9:web_start_${node}`,
       resource: "web",
       action: "start",
       agent: "dummy",
@@ -324,7 +324,24 @@ Deno.test("an op from a node that is not the DC is ignored", () => {
   const ran = runOps(c.step("n2", op("n1", "n2")));
   assert.equal(ran.length, 1);
   assert.equal(ran[0].action, "start");
-  assert.equal(ran[0].actionId, "n1:9:9:web_start_n2");
+  assert.equal(ran[0].actionId, `n1:${c.cores.get("n2")!.membership!.generation}:9:web_start_n2`);
+  // An action of another membership generation is refused, even from the DC.
+  const stale: NodeEvent = {
+    type: "message",
+    now: c.now,
+    incarnation: 1,
+    from: "n1",
+    body: reliable("n1", "n2", {
+      type: "op",
+      actionId: `n1:1:9:web_stop_n2`,
+      resource: "web",
+      action: "stop",
+      agent: "dummy",
+      params: {},
+      monitorMs: 0,
+    }, 60),
+  };
+  assert.deepEqual(runOps(c.step("n2", stale)), []);
 });
 
 Deno.test("a lone node, its own DC, ignores an op from another configured node", () => {
