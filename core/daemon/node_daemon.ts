@@ -80,6 +80,7 @@ export class NodeDaemon {
   readonly #events: { at: number; event: ClusterEvent }[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
+  #persistedGeneration = 0;
   #api: HttpServer | undefined;
   #closed = false;
 
@@ -102,6 +103,9 @@ export class NodeDaemon {
       warntimeMs: cfg.warntime,
       initdeadMs: cfg.initdead,
       incarnation,
+      // Generations never go back, across restarts too: operation ids and peers'
+      // agreement rely on it.
+      generation: readNumber(join(cfg.stateDir, "generation")),
       quorum: {
         twoNode: cfg.quorum.twoNode,
         ...(cfg.quorum.waitForAll !== undefined ? { waitForAll: cfg.quorum.waitForAll } : {}),
@@ -134,7 +138,7 @@ export class NodeDaemon {
     assertSigningKey(keyring, cfg.authkeys);
     const devices = await loadQuorumDevices(cfg, opts.configFile);
     mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
-    const incarnation = nextIncarnation(cfg.stateDir);
+    const incarnation = nextIncarnation(cfg.stateDir, Date.now());
     const daemon = new NodeDaemon(opts, keyring, incarnation, devices);
     await daemon.#listen();
     return daemon;
@@ -312,6 +316,12 @@ export class NodeDaemon {
       return;
     }
     if (event.type === "tick") this.#links?.tick(event.now);
+    // Persist a new membership generation before any message announces it.
+    const generation = this.#core.highestGeneration;
+    if (generation > this.#persistedGeneration) {
+      this.#persistedGeneration = generation;
+      writeAtomically(join(this.#opts.config.stateDir, "generation"), `${generation}\n`);
+    }
     for (const effect of effects) this.#apply(effect);
     this.#schedule();
   }
@@ -394,13 +404,32 @@ export class NodeDaemon {
   }
 }
 
-/** Reads, increments and persists the node's incarnation (boot generation). */
-function nextIncarnation(stateDir: string): number {
+/**
+ * Reads, increments and persists the node's incarnation (boot generation).
+ *
+ * At least the wall clock in seconds, as Heartbeat's time-based generation: a
+ * node whose state directory was lost must still come back with a higher
+ * incarnation than before, or peers would take it for the old process.
+ */
+function nextIncarnation(stateDir: string, nowMs: number): number {
   const file = join(stateDir, "incarnation");
-  const previous = existsSync(file) ? Number(readFileSync(file, "utf8").trim()) || 0 : 0;
-  const next = previous + 1;
-  writeFileSync(file, `${next}\n`, { mode: 0o600 });
+  const previous = readNumber(file);
+  const next = Math.max(previous + 1, Math.floor(nowMs / 1000));
+  writeAtomically(file, `${next}\n`);
   return next;
+}
+
+/** A persisted non-negative integer, or 0 when missing or unreadable. */
+function readNumber(file: string): number {
+  if (!existsSync(file)) return 0;
+  const n = Number(readFileSync(file, "utf8").trim());
+  return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+}
+
+/** Writes a small file atomically (temporary file, then rename). */
+function writeAtomically(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
 }
 
 /** Peers' incarnations from earlier runs (missing or unreadable file: none known). */
@@ -417,11 +446,9 @@ function readPeerIncarnations(stateDir: string): Record<string, number> {
   }
 }
 
-/** Persists peers' incarnations atomically (temporary file, then rename). */
+/** Persists peers' incarnations atomically. */
 function writePeerIncarnations(stateDir: string, incarnations: Record<string, number>): void {
-  const file = join(stateDir, "peers.json");
-  writeFileSync(`${file}.tmp`, JSON.stringify(incarnations), { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
+  writeAtomically(join(stateDir, "peers.json"), JSON.stringify(incarnations));
 }
 
 function describeLink(link: ReturnType<typeof resolveLinks>[number]): string {

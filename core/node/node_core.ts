@@ -269,6 +269,11 @@ export class NodeCore {
     return this.#election.dc;
   }
 
+  /** The highest membership generation this node has proposed or agreed (to persist). */
+  get highestGeneration(): number {
+    return Math.max(this.#membership.proposal.generation, this.#membership.agreed?.generation ?? 0);
+  }
+
   /** The agreed membership, or null while in transition. */
   get membership(): { members: string[]; generation: number } | null {
     return this.#membership.agreed;

@@ -462,7 +462,7 @@ Deno.test("membership sim: a node restarted with the same incarnation after its 
 
 Deno.test({
   name:
-    "membership sim: KNOWN BUG (core/node/node_core.ts): a node restarted with the same incarnation within deadtime leaves its resource stopped for ever",
+    "membership sim: KNOWN BUG (core/node/node_core.ts): a node restarted with the same incarnation within deadtime leaves its resource stopped for ever (the daemon never reuses an incarnation: at least the wall clock in seconds)",
   ignore: !KNOWN_BUGS,
   fn() {
     const nodes = nodeNames(3);
