@@ -206,10 +206,14 @@ export class LrmState {
     return next;
   }
 
-  /** Stop operations for every active resource (used when the node must give everything up). */
-  stopAll(): LrmOperation[] {
+  /**
+   * Stop operations for every active resource (used when the node must give
+   * everything up), or only for those in `only`.
+   */
+  stopAll(only?: ReadonlySet<string>): LrmOperation[] {
     const out: LrmOperation[] = [];
     for (const [id, r] of this.#resources) {
+      if (only && !only.has(id)) continue;
       if (r.queue.some((q) => q.action === "stop")) continue;
       if (r.running?.action === "stop") continue;
       // A resource with an operation in flight (a start, a monitor) may be

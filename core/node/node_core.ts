@@ -20,7 +20,7 @@
 
 import type { Cib, CibStatus, ResourceStatus } from "../cib/cib.ts";
 import { type CibVersion, compareVersions } from "../cib/version.ts";
-import { Election } from "../election/election.ts";
+import { electDc, Election } from "../election/election.ts";
 import { type LrmOperation, LrmState } from "../lrm/lrm_state.ts";
 import { MembershipCore, type MembershipReport } from "../membership/membership.ts";
 import { Liveness } from "../messaging/liveness.ts";
@@ -206,6 +206,8 @@ export class NodeCore {
   #lastCibPullAt = -Infinity;
   /** Highest incarnation seen of each peer, kept after it dies. */
   readonly #incarnations = new Map<string, number>();
+  /** Resources this node gave up so that it can merge with the peer named. */
+  readonly #yielded = new Map<string, string>();
   #effects: NodeEffect[] = [];
 
   /** Creates the core; nothing happens until the first event. */
@@ -686,6 +688,44 @@ export class NodeCore {
       this.#heartbeatSoon();
     }
     this.#updateQuorum();
+    this.#resolveConflicts();
+  }
+
+  /**
+   * Two nodes that hear each other but both run the same single-instance
+   * resource (after a split in which both sides kept it) are never merged while
+   * both do. The one that would not be the DC of the pair stops its copy, so
+   * the merge can happen; the other keeps the service running.
+   */
+  #resolveConflicts(): void {
+    const agreed = this.#membership.agreed?.members ?? [this.self];
+    // A yield lasts while the peer is alive and not yet merged with us.
+    for (const [r, peer] of this.#yielded) {
+      if (!this.#liveness.isAlive(peer) || agreed.includes(peer)) this.#yielded.delete(r);
+    }
+    const mine = this.#lrm.active();
+    if (mine.length === 0 || this.#shuttingDown) return;
+    const priority = Object.fromEntries(this.#cib.config.nodes.map((n) => [n.name, n.priority]));
+    const stop = new Set<string>();
+    for (const peer of this.#liveness.alive()) {
+      const report = this.#peers.get(peer)?.report.membership;
+      if (!report || agreed.includes(peer) || !report.view.includes(this.self)) continue;
+      if (electDc([this.self, peer], priority) === this.self) continue;
+      for (const r of mine) {
+        if (!report.active.includes(r)) continue;
+        stop.add(r);
+        // Our own partition's DC must not start it here again meanwhile.
+        this.#yielded.set(r, peer);
+      }
+    }
+    if (stop.size === 0) return;
+    const ops = this.#lrm.stopAll(stop);
+    if (ops.length === 0) return;
+    this.#event(
+      "self-stop",
+      `stopping ${[...stop].join(", ")}: also running on a node this one must merge with`,
+    );
+    for (const op of ops) this.#emit({ type: "run-op", op });
   }
 
   /**
@@ -744,6 +784,15 @@ export class NodeCore {
         `partition ${this.#quorum.quorate ? "has" : "lost"} quorum: ${this.#quorum.reason}`,
       );
     }
+  }
+
+  /** Resources yielded for a merge may not run here until the merge happens. */
+  #bans(): Record<string, Record<string, string>> {
+    const out: Record<string, Record<string, string>> = {};
+    for (const [r, peer] of this.#yielded) {
+      out[r] = { [this.self]: `${this.self} gave ${r} up to merge with ${peer}, which runs it` };
+    }
+    return out;
   }
 
   /** Health scores of the members from their quorum devices (ping connectivity). */
@@ -831,10 +880,9 @@ export class NodeCore {
     // initdead: after boot, wait for the whole cluster once (or initdead) before placing.
     if (!this.#sawWholeCluster && this.#now - this.#bootedAt < this.#opts.initdeadMs) return;
     const nodeScores = this.#nodeScores(members);
-    const key =
-      `${agreed.generation}|${this.#quorum?.quorate}|${this.#quorumPending}|${this.#cib.version.epoch}|${
-        JSON.stringify(nodeScores)
-      }|${statusJson}`;
+    const key = `${agreed.generation}|${this.#quorum?.quorate}|${this.#quorumPending}|${
+      [...this.#yielded.keys()].join(",")
+    }|${this.#cib.version.epoch}|${JSON.stringify(nodeScores)}|${statusJson}`;
     if (key === this.#lastPolicyKey) return;
     this.#lastPolicyKey = key;
     const policy = computeTransition({
@@ -843,6 +891,7 @@ export class NodeCore {
       quorate: this.#quorum?.quorate ?? false,
       status,
       nodeScores,
+      bans: this.#bans(),
       // Waiting for a fresh quorum-device reading: change nothing until it comes.
       ...(this.#quorumPending ? { noQuorumPolicy: "freeze" as const } : {}),
     });

@@ -38,6 +38,8 @@ export interface PolicyInput {
   nodeScores?: Readonly<Record<string, number>>;
   /** Overrides the configuration's no-quorum-policy (the node freezes while quorum is pending). */
   noQuorumPolicy?: NoQuorumPolicy;
+  /** Nodes where a resource must not run now, with the reason (a node yielding to a merge). */
+  bans?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** One action of the transition graph. */
@@ -121,6 +123,11 @@ export function computeTransition(input: PolicyInput): PolicyOutput {
       if (policy === "stop") {
         score = -INFINITY;
         parts.push("no quorum (no-quorum-policy=stop)");
+      }
+      const ban = input.bans?.[rsc.id]?.[node];
+      if (ban) {
+        score = -INFINITY;
+        parts.push(ban);
       }
       if (nodeConfig.get(node)?.standby) {
         score = -INFINITY;

@@ -411,3 +411,16 @@ Deno.test("node health scores (ping connectivity) move a resource past stickines
   assert.deepEqual(move.actions, [stop("ip", "n1"), start("ip", "n2", ["ip_stop_n1"])]);
   assert.match(move.placements[0].reason, /connectivity 1000/);
 });
+
+Deno.test("a ban keeps a resource off a node, with the reason in the placement", () => {
+  const cfg = config({ resources: [{ id: "web", agent: "Dummy" }] });
+  const out = computeTransition({
+    config: cfg,
+    members: ["n1"],
+    quorate: true,
+    status: status({ "n1:web": "started" }),
+    bans: { web: { n1: "n1 gave web up to merge with n2, which runs it" } },
+  });
+  assert.deepEqual(out.actions, [stop("web", "n1")]);
+  assert.match(out.placements[0].reason, /gave web up to merge with n2/);
+});

@@ -568,8 +568,8 @@ Deno.test("membership sim: two_node without wait_for_all is quorate alone from a
 
 Deno.test({
   name:
-    "membership sim: KNOWN BUG (core/membership/membership.ts): after a two_node split both nodes keep the service and never merge",
-  ignore: !KNOWN_BUGS,
+    "membership sim: after a two_node split both nodes keep the service; on the heal one yields it and they merge (was a bug: they never merged)",
+
   fn() {
     const nodes = nodeNames(2);
     const sim = newSim({
@@ -593,8 +593,8 @@ Deno.test({
 
 Deno.test({
   name:
-    "membership sim: KNOWN BUG (core/membership/membership.ts): with no-quorum-policy freeze, a healed 1|2 split whose halves both hold a service never merges, and may churn memberships for seconds",
-  ignore: !KNOWN_BUGS,
+    "membership sim: with no-quorum-policy freeze, a healed 1|2 split whose halves both hold a service merges once one yields it (was a bug: it never merged, or churned)",
+
   fn() {
     const nodes = nodeNames(3);
     const cib = makeCib(nodes, [{ id: "web", location: { n1: 50 } }]);
@@ -751,16 +751,16 @@ Deno.test(`membership sim: ${ONLY ? `seed ${ONLY}` : `${SEEDS} seeds`} of mixed 
     const rng = new Rng(seed ^ 0x3e3b);
     const nodes = nodeNames(rng.int(2, 5));
     const twoNode = nodes.length === 2 && rng.chance(0.5);
-    // Under two_node both halves of a split are quorate and keep their resources, which
-    // then never merge (KNOWN BUG above): without KNOWN_BUGS those seeds run no resources.
-    const resources = twoNode && !KNOWN_BUGS ? [] : rng.chance(0.5) ? ["web"] : ["web", "db"];
+    // Under two_node both halves of a split are quorate and keep their resources; on the
+    // heal the node that would not be DC of the pair stops its copy and they merge.
+    const resources = rng.chance(0.5) ? ["web"] : ["web", "db"];
     const cib = makeCib(
       nodes,
       resources.map((id) => ({ id, location: { [rng.pick(nodes)]: 50 } })),
     );
-    // freeze and ignore keep a minority's resources, which then never merge (KNOWN BUG above).
+    // freeze and ignore keep a minority's resources: the heal resolves the conflict too.
     const policies = ["stop", "freeze", "ignore"] as const;
-    cib.config.options.noQuorumPolicy = KNOWN_BUGS ? rng.pick(policies) : "stop";
+    cib.config.options.noQuorumPolicy = rng.pick(policies);
     const sim = new Simulator({
       seed,
       nodes,
