@@ -79,12 +79,14 @@ export interface BenchOptions {
   trials: number;
   /** Cluster sizes of the scale part. */
   sizes: number[];
+  /** Keepalive and deadtime of the detection and falsedeath parts, ms. */
+  timing: { keepaliveMs: number; deadtimeMs: number };
 }
 
-const DETECTION = { keepaliveMs: 20, deadtimeMs: 100, phaseMaxMs: 20, stableMs: 1_000 };
+/** Detection and falsedeath default timing (the issue's 20 ms / 100 ms); `--timing` overrides. */
+const DETECTION = { keepaliveMs: 20, deadtimeMs: 100, stableMs: 1_000 };
 const DETECTION_TARGET_MS = 120;
 const DEFAULT_TRIALS = 15;
-const FALSEDEATH = { keepaliveMs: 20, deadtimeMs: 100 };
 const IDLE = { keepaliveMs: 100, deadtimeMs: 500 };
 const IDLE_TARGET_PERCENT = 0.5;
 const SCALE = { keepaliveMs: 200, deadtimeMs: 2_000 };
@@ -358,7 +360,7 @@ export interface MessagingFigures {
 }
 
 const USAGE = `usage: deno run -A bench/messaging.ts [--quick] [--only PARTS] [--minutes-idle N]
-       [--minutes-scale N] [--trials N] [--sizes 8,16,32] [--json FILE] [--deno]
+       [--minutes-scale N] [--trials N] [--sizes 8,16,32] [--timing KA/DT] [--json FILE] [--deno]
 
   --quick            falsedeath 1 min, idle 10 s warm-up + 20 s, scale 0.5 min per size
   --only PARTS       comma-separated subset of ${PARTS.join(",")}
@@ -366,6 +368,7 @@ const USAGE = `usage: deno run -A bench/messaging.ts [--quick] [--only PARTS] [-
   --minutes-scale N  length of each scale run (default 5; quick 0.5)
   --trials N         detection trials (default ${DEFAULT_TRIALS})
   --sizes LIST       scale cluster sizes (default ${DEFAULT_SIZES.join(",")})
+  --timing KA/DT     keepalive/deadtime in ms of detection and falsedeath (default 20/100)
   --json FILE        also write the figures as JSON
   --deno             run main.ts under deno instead of dist/vigil`;
 
@@ -394,6 +397,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
         "minutes-scale": { type: "string" },
         trials: { type: "string" },
         sizes: { type: "string" },
+        timing: { type: "string" },
         json: { type: "string" },
         deno: { type: "boolean", default: false },
       },
@@ -430,7 +434,23 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     runtime: values.deno ? "deno" : "binary",
     trials,
     sizes,
+    timing: parseTiming(values.timing),
   };
+}
+
+function parseTiming(text: string | undefined): { keepaliveMs: number; deadtimeMs: number } {
+  if (text === undefined) {
+    return { keepaliveMs: DETECTION.keepaliveMs, deadtimeMs: DETECTION.deadtimeMs };
+  }
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const keepaliveMs = Number(m?.[1]);
+  const deadtimeMs = Number(m?.[2]);
+  if (!m || keepaliveMs < 1 || deadtimeMs <= keepaliveMs) {
+    throw new UsageError(
+      `--timing: expected KEEPALIVE/DEADTIME in ms with deadtime > keepalive, not "${text}"`,
+    );
+  }
+  return { keepaliveMs, deadtimeMs };
 }
 
 /** Median, p90 (nearest rank), min, max; null for an empty sample. */
@@ -702,7 +722,7 @@ function firstWithout(
 }
 
 async function benchDetection(ctx: BenchContext): Promise<DetectionFigures> {
-  const { keepaliveMs, deadtimeMs } = DETECTION;
+  const { keepaliveMs, deadtimeMs } = ctx.options.timing;
   const total = ctx.options.trials;
   ctx.log(
     `detection: 3 nodes, keepalive ${keepaliveMs} ms, deadtime ${deadtimeMs} ms, ${total} trials`,
@@ -722,7 +742,8 @@ async function benchDetection(ctx: BenchContext): Promise<DetectionFigures> {
       const candidates = names.filter((n) => n !== dc);
       const victim = candidates[(i - 1) % candidates.length];
       const survivors = names.filter((n) => n !== victim);
-      const phaseMs = Math.random() * DETECTION.phaseMaxMs;
+      // A random phase within one heartbeat interval.
+      const phaseMs = Math.random() * keepaliveMs;
       await sleep(phaseMs);
       const seq0 = cluster.lastSeq;
       const wall0 = Date.now();
@@ -810,7 +831,7 @@ async function benchDetection(ctx: BenchContext): Promise<DetectionFigures> {
 }
 
 async function benchFalseDeath(ctx: BenchContext): Promise<FalseDeathFigures> {
-  const { keepaliveMs, deadtimeMs } = FALSEDEATH;
+  const { keepaliveMs, deadtimeMs } = ctx.options.timing;
   const minutes = ctx.options.minutesIdle;
   ctx.log(
     `falsedeath: 3 nodes, keepalive ${keepaliveMs} ms, deadtime ${deadtimeMs} ms, ${minutes} min`,
