@@ -237,11 +237,13 @@ export class NodeCore {
     });
     this.#membership = new MembershipCore(opts.self, opts.generation ?? 0);
     this.#election = new Election(opts.self);
+    // Retransmit after one keepalive (20 to 200 ms), backing off to half a deadtime.
+    const retransmitMs = Math.max(20, Math.min(200, opts.keepaliveMs));
     this.#channel = new ReliableChannel({
       self: opts.self,
       incarnation: opts.incarnation ?? 1,
-      retransmitMs: Math.max(20, Math.min(200, opts.keepaliveMs)),
-      maxRetransmitMs: Math.max(opts.keepaliveMs, opts.deadtimeMs / 2),
+      retransmitMs,
+      maxRetransmitMs: Math.max(retransmitMs, opts.deadtimeMs / 2),
     });
     this.#te = this.#newTransitionEngine();
   }

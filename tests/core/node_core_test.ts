@@ -483,3 +483,14 @@ Deno.test("membership events name who joined and who left", () => {
   const texts = events(out).filter((e) => e.kind === "membership").map((e) => e.text);
   assert.ok(texts.some((t) => /: n1, n2 \(left: n3\)$/.test(t)), texts.join(" | "));
 });
+
+Deno.test("the fastest timings are accepted (keepalive 10 ms, deadtime 30 ms)", () => {
+  const fast = new NodeCore({
+    self: "n1",
+    cib: makeCib(["n1", "n2"], []),
+    keepaliveMs: 10,
+    deadtimeMs: 30,
+  });
+  fast.step({ type: "tick", now: 0 });
+  assert.equal(fast.nextDeadline(), 10);
+});
