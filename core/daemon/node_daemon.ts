@@ -165,7 +165,7 @@ export class NodeDaemon {
       keyring: this.#keyring,
       incarnation: this.#incarnation,
       deadtimeMs: cfg.deadtime,
-      probeIntervalMs: Math.max(cfg.keepalive, 1000),
+      probeIntervalMs: Math.max(cfg.keepalive * 10, 5000),
       knownIncarnations: readPeerIncarnations(cfg.stateDir),
       onIncarnation: () => writePeerIncarnations(cfg.stateDir, this.#peerIncarnations()),
       onMessage: (from, incarnation, body) =>

@@ -71,6 +71,8 @@ const OCF_NOT_RUNNING = 7;
 export class LrmState {
   readonly #resources = new Map<string, LrmResource>();
   readonly #done = new Map<string, boolean>();
+  /** When each remembered action completed (its results are advertised for a while only). */
+  readonly #doneAt = new Map<string, number>();
   #seq = 0;
   #opCounter = 0;
 
@@ -84,9 +86,16 @@ export class LrmState {
     return Object.fromEntries([...this.#resources].map(([id, r]) => [id, { ...r.status }]));
   }
 
-  /** Recently completed DC actions with their success. */
-  done(): [string, boolean][] {
-    return [...this.#done];
+  /**
+   * Recently completed DC actions with their success: those completed within
+   * `maxAgeMs` of `now` (all remembered ones by default).
+   */
+  done(now = Infinity, maxAgeMs = Infinity): [string, boolean][] {
+    const out: [string, boolean][] = [];
+    for (const [id, ok] of this.#done) {
+      if (now - (this.#doneAt.get(id) ?? -Infinity) <= maxAgeMs) out.push([id, ok]);
+    }
+    return out;
   }
 
   /** Whether a DC action is running, queued or done here. */
@@ -164,7 +173,12 @@ export class LrmState {
       if (after === "started") r.nextMonitorAt = now + r.monitorMs;
       if (op.actionId) {
         this.#done.set(op.actionId, ok);
-        if (this.#done.size > MAX_DONE) this.#done.delete(this.#done.keys().next().value!);
+        this.#doneAt.set(op.actionId, now);
+        if (this.#done.size > MAX_DONE) {
+          const oldest = this.#done.keys().next().value!;
+          this.#done.delete(oldest);
+          this.#doneAt.delete(oldest);
+        }
       }
       this.#seq++;
       r.running = null;

@@ -28,6 +28,11 @@ export interface LinkMonitorOptions {
   deadtimeMs: number;
   /** Interval between round-trip probes on each link. */
   probeIntervalMs: number;
+  /**
+   * Interval while a link has heard nobody yet or some peer that is up has no
+   * round-trip estimate (default: a fifth of `probeIntervalMs`).
+   */
+  firstProbeIntervalMs?: number;
   /** Most peers remembered per link (bounds memory against forged names). */
   maxPeers?: number;
 }
@@ -90,7 +95,11 @@ export class LinkMonitor {
   constructor(opts: LinkMonitorOptions) {
     if (opts.deadtimeMs <= 0) throw new RangeError("deadtime must be positive");
     if (opts.probeIntervalMs <= 0) throw new RangeError("probe interval must be positive");
-    this.#opts = { maxPeers: DEFAULT_MAX_PEERS, ...opts };
+    this.#opts = {
+      maxPeers: DEFAULT_MAX_PEERS,
+      firstProbeIntervalMs: Math.max(1, Math.round(opts.probeIntervalMs / 5)),
+      ...opts,
+    };
     for (const link of opts.links) this.#state.set(link, new Map());
   }
 
@@ -128,11 +137,24 @@ export class LinkMonitor {
     return events;
   }
 
-  /** Whether a round of probes is due; if so, schedules the next round. */
+  /**
+   * Whether a round of probes is due; if so, schedules the next round: sooner
+   * while a peer that is up has no round-trip estimate yet.
+   */
   probeDue(now: number): boolean {
     if (now < this.#nextProbeAt) return false;
-    this.#nextProbeAt = now + this.#opts.probeIntervalMs;
+    this.#nextProbeAt = now +
+      (this.#missingRtt() ? this.#opts.firstProbeIntervalMs : this.#opts.probeIntervalMs);
     return true;
+  }
+
+  /** True while a link has heard nobody yet, or a peer that is up has no estimate. */
+  #missingRtt(): boolean {
+    for (const peers of this.#state.values()) {
+      if (peers.size === 0) return true;
+      for (const s of peers.values()) if (s.up && s.srtt === null) return true;
+    }
+    return false;
   }
 
   /** Records the echo of a probe sent at `sentAt` that came back from `peer` on `link`. */

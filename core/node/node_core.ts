@@ -993,7 +993,9 @@ export class NodeCore {
       dc: this.#election.dc,
       cibVersion: this.#cib.version,
       lrm: { seq: this.#lrm.seq, resources: this.#lrm.table() },
-      done: this.#lrm.done(),
+      // Results travel on the reliable channel; heartbeats repeat the recent ones
+      // for a while in case a stream was reset, not for ever.
+      done: this.#lrm.done(this.#now, this.#opts.deadtimeMs * 4),
       devices: this.#devices,
     };
     this.#emit({ type: "send", to: null, body });

@@ -323,3 +323,17 @@ Deno.test("table() returns copies", () => {
   t.web.state = "failed";
   assert.equal(lrm.table().web.state, "started");
 });
+
+Deno.test("done results are remembered for dedupe but advertised only while recent", () => {
+  const lrm = new LrmState();
+  const op = lrm.request(
+    { resource: "web", action: "start", agent: "Dummy", params: {}, origin: "dc", actionId: "a1" },
+    0,
+  )!;
+  lrm.complete(op.opId, 0, 1000);
+  assert.deepEqual(lrm.done(1500, 2000), [["a1", true]]);
+  assert.deepEqual(lrm.done(5000, 2000), [], "too old to advertise");
+  assert.deepEqual(lrm.done(), [["a1", true]], "all remembered ones by default");
+  assert.equal(lrm.doneResult("a1"), true, "still known for dedupe");
+  assert.equal(lrm.knows("a1"), true);
+});

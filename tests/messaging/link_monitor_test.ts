@@ -47,12 +47,33 @@ Deno.test("link monitor: round-trip estimate is smoothed and ignores bogus echoe
 
 Deno.test("link monitor: probes are due once per interval; deadlines are exact", () => {
   const m = new LinkMonitor(opts);
+  // Nobody heard yet: probe at the fast rate (a fifth of the interval).
   assert.equal(m.probeDue(0), true);
+  assert.equal(m.probeDue(199), false);
+  assert.equal(m.nextDeadline(), 200);
+  m.heard("eth0", "n2", "a", 100);
+  m.echoed("eth0", "n2", 0, 5);
+  m.heard("eth1", "n2", "b", 100);
+  m.echoed("eth1", "n2", 0, 6);
+  assert.equal(m.probeDue(200), true);
   assert.equal(m.probeDue(999), false);
-  assert.equal(m.probeDue(1000), true);
-  assert.equal(m.nextDeadline(), 2000);
-  m.heard("eth0", "n2", "a", 1200);
-  assert.equal(m.nextDeadline(), 1700);
+  assert.equal(m.probeDue(1200), true);
+  assert.equal(m.nextDeadline(), 600, "n2 would be dead at 100 + 500");
+  m.heard("eth0", "n2", "a", 1900);
+  m.heard("eth1", "n2", "b", 1900);
+  assert.equal(m.nextDeadline(), 2200);
+  // A peer without a round-trip estimate is probed five times as often...
+  m.heard("eth0", "n3", "c", 2200);
+  m.heard("eth1", "n3", "d", 2200);
+  assert.equal(m.probeDue(2200), true);
+  m.heard("eth0", "n2", "a", 2300);
+  m.heard("eth1", "n2", "b", 2300);
+  assert.equal(m.nextDeadline(), 2400);
+  m.echoed("eth0", "n3", 2200, 2204);
+  m.echoed("eth1", "n3", 2200, 2205);
+  // ... until it has one.
+  assert.equal(m.probeDue(2400), true);
+  assert.equal(m.nextDeadline(), 2700, "n3's dead time comes before the next probe");
   assert.throws(() => m.heard("wlan0", "n2", "a", 0), /unknown link wlan0/);
 });
 
