@@ -23,28 +23,10 @@
  * @module
  */
 
-import { createSocket, type RemoteInfo } from "node:dgram";
-import { MAX_FRAME_BYTES } from "../wire/frame.ts";
-import {
-  describeError,
-  emptyCounters,
-  errorLimiter,
-  formatHostPort,
-  type LinkCounters,
-  type LinkSpec,
-  type Transport,
-  type TransportHandlers,
-} from "../messaging/transport.ts";
-import { type InterfaceTable, type ResolvedInterface, resolveInterface } from "./interfaces.ts";
-import {
-  bindUdpSocket,
-  closeUdpSocket,
-  countSend,
-  DatagramSender,
-  deliver,
-  type UdpLinkOptions,
-  udpSource,
-} from "./udp_unicast.ts";
+import type { LinkSpec, Transport, TransportHandlers } from "../messaging/transport.ts";
+import { type InterfaceTable, resolveInterface } from "./interfaces.ts";
+import { UdpGroupTransport } from "./udp_group_link.ts";
+import { bindUdpSocket, type UdpLinkOptions } from "./udp_unicast.ts";
 
 /** The spec of a broadcast link. */
 export type BcastSpec = Extract<LinkSpec, { type: "bcast" }>;
@@ -53,82 +35,6 @@ export type BcastSpec = Extract<LinkSpec, { type: "bcast" }>;
 export interface UdpBroadcastOptions extends UdpLinkOptions {
   /** The host's interfaces (default: node:os `networkInterfaces()`). */
   interfaces?: InterfaceTable;
-}
-
-/** An open broadcast link; made by {@link openUdpBroadcast}. */
-class UdpBroadcastTransport implements Transport {
-  readonly spec: BcastSpec;
-  readonly #handlers: TransportHandlers;
-  readonly #report: (message: string) => void;
-  readonly #iface: ResolvedInterface;
-  readonly #receiver = createSocket({ type: "udp4", reuseAddr: false });
-  readonly #sender = new DatagramSender(createSocket({ type: "udp4", reuseAddr: false }));
-  readonly #counters = emptyCounters();
-  /** "ADDR:PORT" of the send socket: the source of our own broadcasts. */
-  #ownSource = "";
-  #closed = false;
-
-  constructor(
-    spec: BcastSpec,
-    handlers: TransportHandlers,
-    iface: ResolvedInterface,
-    now: () => number,
-  ) {
-    this.spec = spec;
-    this.#handlers = handlers;
-    this.#iface = iface;
-    this.#report = errorLimiter(spec.name, (m) => handlers.onError(m), now);
-  }
-
-  async open(): Promise<void> {
-    try {
-      await bindUdpSocket(this.#receiver, this.spec.port, this.#iface.broadcast);
-      await bindUdpSocket(this.#sender.socket, 0, this.#iface.address);
-      this.#sender.socket.setBroadcast(true);
-    } catch (e) {
-      await this.close();
-      throw e;
-    }
-    this.#ownSource = formatHostPort(this.#iface.address, this.#sender.socket.address().port);
-    for (const socket of [this.#receiver, this.#sender.socket]) {
-      socket.on("error", (e: Error) => this.#report(`socket error: ${describeError(e)}`));
-    }
-    this.#receiver.on("message", (msg: Uint8Array, rinfo: RemoteInfo) => this.#receive(msg, rinfo));
-  }
-
-  send(bytes: Uint8Array): void {
-    if (this.#closed) {
-      this.#counters.sendErrors++;
-      return;
-    }
-    if (bytes.length === 0 || bytes.length > MAX_FRAME_BYTES) {
-      this.#counters.sendErrors++;
-      this.#report(`not sending a frame of ${bytes.length} bytes (1..${MAX_FRAME_BYTES})`);
-      return;
-    }
-    const to = { address: this.#iface.broadcast, port: this.spec.port };
-    this.#sender.send(bytes, to, (e) => countSend(this.#counters, this.#report, e, bytes, to));
-  }
-
-  counters(): LinkCounters {
-    return { ...this.#counters };
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await Promise.all([this.#receiver, this.#sender.socket].map(closeUdpSocket));
-  }
-
-  #receive(msg: Uint8Array, rinfo: RemoteInfo): void {
-    const source = udpSource(rinfo);
-    if (this.#closed || source === this.#ownSource) return;
-    if (msg.length === 0 || msg.length > MAX_FRAME_BYTES) {
-      this.#counters.framingErrors++;
-      return;
-    }
-    deliver(this.#counters, this.#handlers, this.#report, msg, source);
-  }
 }
 
 /**
@@ -149,12 +55,19 @@ export async function openUdpBroadcast(
         `a subnet with no broadcast address`,
     );
   }
-  const transport = new UdpBroadcastTransport(
+  const transport = new UdpGroupTransport({
     spec,
     handlers,
     iface,
-    options.now ?? (() => performance.now()),
-  );
+    destination: { address: iface.broadcast, port: spec.port },
+    reuseAddr: false,
+    setUp: async (receiver, sender) => {
+      await bindUdpSocket(receiver, spec.port, iface.broadcast);
+      await bindUdpSocket(sender, 0, iface.address);
+      sender.setBroadcast(true);
+    },
+    now: options.now ?? (() => performance.now()),
+  });
   await transport.open();
   return transport;
 }
