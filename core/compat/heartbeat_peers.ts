@@ -431,12 +431,7 @@ export interface HbRepnodesFieldsInput {
  * @throws RangeError on invalid uuids or counters.
  */
 export function buildRepnodesFields(input: HbRepnodesFieldsInput): HbField[] {
-  if (input.uuid.length !== 16 || (input.destUuid !== undefined && input.destUuid.length !== 16)) {
-    throw new RangeError(`buildRepnodesFields: uuids must be 16 bytes`);
-  }
-  if (!isToken(input.node, MAX_NAME_LENGTH) || !isToken(input.dest, MAX_NAME_LENGTH)) {
-    throw new RangeError(`buildRepnodesFields: node and dest must be printable tokens`);
-  }
+  assertAddressed("buildRepnodesFields", input);
   if (input.load.includes("\n")) throw new RangeError(`buildRepnodesFields: load has a newline`);
   assertCount("seq", input.seq, 1);
   assertCount("generation", input.generation, 0);
@@ -458,6 +453,19 @@ export function buildRepnodesFields(input: HbRepnodesFieldsInput): HbField[] {
     hbString("ld", input.load),
     hbString("ttl", String(input.ttl)),
   ];
+}
+
+/** Checks the sender and addressee of a reply: 16-byte uuids, printable names. */
+function assertAddressed(
+  what: string,
+  input: { node: string; uuid: Uint8Array; dest: string; destUuid?: Uint8Array },
+): void {
+  if (input.uuid.length !== 16 || (input.destUuid !== undefined && input.destUuid.length !== 16)) {
+    throw new RangeError(`${what}: uuids must be 16 bytes`);
+  }
+  if (!isToken(input.node, MAX_NAME_LENGTH) || !isToken(input.dest, MAX_NAME_LENGTH)) {
+    throw new RangeError(`${what}: node and dest must be printable tokens`);
+  }
 }
 
 /** Inputs of {@link buildAckFields}. */
@@ -496,12 +504,7 @@ export interface HbAckFieldsInput {
  * @throws RangeError on invalid uuids or counters.
  */
 export function buildAckFields(input: HbAckFieldsInput): HbField[] {
-  if (input.uuid.length !== 16 || (input.destUuid !== undefined && input.destUuid.length !== 16)) {
-    throw new RangeError(`buildAckFields: uuids must be 16 bytes`);
-  }
-  if (!isToken(input.node, MAX_NAME_LENGTH) || !isToken(input.dest, MAX_NAME_LENGTH)) {
-    throw new RangeError(`buildAckFields: node and dest must be printable tokens`);
-  }
+  assertAddressed("buildAckFields", input);
   assertCount("ackseq", input.ackseq, 1);
   assertCount("generation", input.generation, 0);
   assertCount("timeSec", input.timeSec, 0);
