@@ -39,7 +39,13 @@
  */
 
 import { z } from "zod";
-import { PluginError } from "./resource_agent.ts";
+import {
+  formatPluginIssues,
+  PluginError,
+  pluginFunction,
+  pluginName,
+  pluginParamsSchema,
+} from "./plugin_schema.ts";
 
 export { PluginError };
 
@@ -127,43 +133,20 @@ export const quorumDeviceReadingSchema: z.ZodType<QuorumDeviceReading> = z.objec
   detail: z.string(),
 });
 
-const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === "function", {
-  error: "expected a function",
-});
-
-// A plugin may bundle its own copy of zod, so `instanceof` alone is not enough.
-const zodSchema = z.custom<z.ZodType>(
-  (v) =>
-    v instanceof z.ZodType ||
-    (typeof v === "object" && v !== null &&
-      typeof (v as { safeParse?: unknown }).safeParse === "function"),
-  { error: "expected a zod schema" },
-);
-
 const millis = z.number().int().positive();
 
 /** The zod schema of a {@link QuorumDeviceDefinition} (functions and schemas checked by kind). */
 export const quorumDeviceDefinitionSchema = z.object({
   kind: z.literal("quorum-device"),
-  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, {
-    error: "expected a name of letters, digits, '_' or '-', starting with a letter",
-  }),
+  name: pluginName,
   version: z.string().min(1),
   description: z.string(),
-  params: zodSchema,
-  votes: fn,
+  params: pluginParamsSchema,
+  votes: pluginFunction,
   intervalMs: millis,
   timeoutMs: millis,
-  create: fn,
+  create: pluginFunction,
 });
-
-/** Formats zod issues as `source: path: message` lines. */
-function problems(issues: readonly z.core.$ZodIssue[], source: string, prefix: string): string {
-  return issues.map((issue) => {
-    const path = [...(prefix ? [prefix] : []), ...issue.path.map(String)];
-    return `${source}: ${path.length > 0 ? path.join(".") : "(definition)"}: ${issue.message}`;
-  }).join("\n");
-}
 
 /**
  * Checks that `value` (a module's default export) is a valid quorum-device definition.
@@ -179,7 +162,7 @@ export function validateQuorumDevice(
   file: string,
 ): QuorumDeviceDefinition<unknown> {
   const result = quorumDeviceDefinitionSchema.safeParse(value);
-  if (!result.success) throw new PluginError(file, problems(result.error.issues, file, ""));
+  if (!result.success) throw new PluginError(file, formatPluginIssues(result.error.issues, file));
   const def = result.data as QuorumDeviceDefinition<unknown>;
   if (def.timeoutMs > def.intervalMs) {
     throw new PluginError(
@@ -206,7 +189,7 @@ export function parseQuorumDeviceParams<P>(
 ): P {
   const result = def.params.safeParse(value);
   if (!result.success) {
-    throw new PluginError(source, problems(result.error.issues, source, "params"));
+    throw new PluginError(source, formatPluginIssues(result.error.issues, source, "params"));
   }
   return result.data;
 }

@@ -10,6 +10,15 @@
  */
 
 import { z } from "zod";
+import {
+  formatPluginIssues,
+  PluginError,
+  pluginFunction,
+  pluginName,
+  pluginParamsSchema,
+} from "./plugin_schema.ts";
+
+export { PluginError };
 
 /**
  * OCF return codes an agent action resolves with (the subset Vigil interprets).
@@ -112,51 +121,20 @@ export function defineResourceAgent<S extends z.ZodType>(
   return def;
 }
 
-/** Thrown when a plugin definition is invalid; the message names the source and field. */
-export class PluginError extends Error {
-  /** The file (or other origin) the definition came from. */
-  readonly source: string;
-
-  /**
-   * @param source the file (or other origin) the definition came from
-   * @param message the complete message, already prefixed with the source
-   */
-  constructor(source: string, message: string) {
-    super(message);
-    this.name = "PluginError";
-    this.source = source;
-  }
-}
-
-const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === "function", {
-  error: "expected a function",
-});
-
-// A plugin may bundle its own copy of zod, so `instanceof` alone is not enough.
-const zodSchema = z.custom<z.ZodType>(
-  (v) =>
-    v instanceof z.ZodType ||
-    (typeof v === "object" && v !== null &&
-      typeof (v as { safeParse?: unknown }).safeParse === "function"),
-  { error: "expected a zod schema" },
-);
-
 const timeout = z.number().int().positive();
 
 /** The zod schema of a {@link ResourceAgentDefinition} (functions and schemas checked by kind). */
 export const resourceAgentDefinitionSchema = z.object({
   kind: z.literal("resource-agent"),
-  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, {
-    error: "expected a name of letters, digits, '_' or '-', starting with a letter",
-  }),
+  name: pluginName,
   version: z.string().min(1),
   description: z.string(),
-  params: zodSchema,
+  params: pluginParamsSchema,
   actions: z.object({
-    start: fn,
-    stop: fn,
-    monitor: fn,
-    validate: fn.optional(),
+    start: pluginFunction,
+    stop: pluginFunction,
+    monitor: pluginFunction,
+    validate: pluginFunction.optional(),
   }),
   timeouts: z.object({ start: timeout, stop: timeout, monitor: timeout }),
 });
@@ -173,11 +151,7 @@ export const resourceAgentDefinitionSchema = z.object({
 export function validateResourceAgent(value: unknown, source: string): ResourceAgentDefinition {
   const result = resourceAgentDefinitionSchema.safeParse(value);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const path = issue.path.length > 0 ? issue.path.map(String).join(".") : "(definition)";
-      return `${source}: ${path}: ${issue.message}`;
-    });
-    throw new PluginError(source, problems.join("\n"));
+    throw new PluginError(source, formatPluginIssues(result.error.issues, source));
   }
   return result.data as ResourceAgentDefinition;
 }
