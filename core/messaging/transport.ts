@@ -22,6 +22,7 @@
  */
 
 import { z } from "zod";
+import { MAX_FRAME_BYTES } from "../wire/frame.ts";
 
 /** Configuration of one link. */
 export type LinkSpec =
@@ -219,6 +220,28 @@ export const linkSpecSchema: z.ZodType<LinkSpec> = z.discriminatedUnion("type", 
     }),
   }),
 ]);
+
+/**
+ * Whether a link may send `bytes` now; counts a send error (and reports an
+ * oversized or empty frame) when it may not. Every transport's `send` starts here.
+ */
+export function sendable(
+  closed: boolean,
+  counters: LinkCounters,
+  report: (message: string) => void,
+  bytes: Uint8Array,
+): boolean {
+  if (closed) {
+    counters.sendErrors++;
+    return false;
+  }
+  if (bytes.length === 0 || bytes.length > MAX_FRAME_BYTES) {
+    counters.sendErrors++;
+    report(`not sending a frame of ${bytes.length} bytes (1..${MAX_FRAME_BYTES})`);
+    return false;
+  }
+  return true;
+}
 
 /** Fresh all-zero counters. */
 export function emptyCounters(): LinkCounters {

@@ -47,6 +47,7 @@ import {
   errorLimiter,
   type LinkCounters,
   type LinkSpec,
+  sendable,
   SERIAL_BAUD_RATES,
   type Transport,
   type TransportHandlers,
@@ -283,15 +284,8 @@ class SerialLineTransport implements Transport {
   }
 
   send(bytes: Uint8Array): void {
-    if (this.#closed || this.#device === undefined) {
-      this.#counters.sendErrors++;
-      return;
-    }
-    if (bytes.length === 0 || bytes.length > MAX_FRAME_BYTES) {
-      this.#counters.sendErrors++;
-      this.#report(`not sending a frame of ${bytes.length} bytes (1..${MAX_FRAME_BYTES})`);
-      return;
-    }
+    const closed = this.#closed || this.#device === undefined;
+    if (!sendable(closed, this.#counters, this.#report, bytes)) return;
     const data = encodeSerialFrame(bytes);
     if (this.#queuedBytes + data.length > MAX_QUEUED_BYTES) {
       this.#counters.sendErrors++;

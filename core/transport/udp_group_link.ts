@@ -21,6 +21,7 @@ import {
   type HostPort,
   type LinkCounters,
   type LinkSpec,
+  sendable,
   type Transport,
   type TransportHandlers,
 } from "../messaging/transport.ts";
@@ -85,15 +86,7 @@ export class UdpGroupTransport<S extends LinkSpec> implements Transport {
 
   /** Sends one frame to the group (`to` does not apply: everyone gets it). */
   send(bytes: Uint8Array): void {
-    if (this.#closed) {
-      this.#counters.sendErrors++;
-      return;
-    }
-    if (bytes.length === 0 || bytes.length > MAX_FRAME_BYTES) {
-      this.#counters.sendErrors++;
-      this.#report(`not sending a frame of ${bytes.length} bytes (1..${MAX_FRAME_BYTES})`);
-      return;
-    }
+    if (!sendable(this.#closed, this.#counters, this.#report, bytes)) return;
     const to = this.#opts.destination;
     this.#sender.send(bytes, to, (e) => countSend(this.#counters, this.#report, e, bytes, to));
   }

@@ -36,6 +36,7 @@ import {
   type LinkCounters,
   type LinkSpec,
   parseHostPort,
+  sendable,
   type Transport,
   type TransportHandlers,
 } from "../messaging/transport.ts";
@@ -226,15 +227,7 @@ class UdpUnicastTransport implements Transport {
   }
 
   send(bytes: Uint8Array, to?: string): void {
-    if (this.#closed) {
-      this.#counters.sendErrors++;
-      return;
-    }
-    if (bytes.length === 0 || bytes.length > MAX_FRAME_BYTES) {
-      this.#counters.sendErrors++;
-      this.#report(`not sending a frame of ${bytes.length} bytes (1..${MAX_FRAME_BYTES})`);
-      return;
-    }
+    if (!sendable(this.#closed, this.#counters, this.#report, bytes)) return;
     if (to === undefined) {
       for (const [key, peer] of this.#peers) this.#sendVia(this.#senders.get(key)!, bytes, peer);
       return;
