@@ -140,6 +140,8 @@ export class LinkSet {
 
   /** Signs `body` once and sends it on every link, to one node or (null) to all. */
   send(to: string | null, body: unknown): void {
+    // A node without links (alone, or speaking only Heartbeat) has nobody to tell.
+    if (this.#transports.length === 0) return;
     const frame = encodeFrame({
       from: this.#opts.self,
       incarnation: this.#opts.incarnation,
@@ -147,7 +149,7 @@ export class LinkSet {
       ...(to !== null ? { to } : {}),
       body,
     }, this.#opts.keyring.active);
-    if (this.#transports.length) this.#sent++;
+    this.#sent++;
     for (const t of this.#transports) {
       if (t.spec.type === "serial" && frame.length > SERIAL_MAX_FRAME_BYTES) continue;
       const address = to === null
