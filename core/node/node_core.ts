@@ -457,7 +457,6 @@ export class NodeCore {
         // A restarted peer (new incarnation) starts its LRM counter again from 0.
         const prev = this.#peers.get(from);
         const restarted = !prev || incarnation > prev.incarnation;
-        if (prev && incarnation < prev.incarnation) return;
         // An older heartbeat overtaken by a newer one (links reorder): it proved
         // the peer alive; its report would undo the newer one.
         if (
