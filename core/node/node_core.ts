@@ -844,7 +844,8 @@ export class NodeCore {
       }
     }
     if (newest) {
-      if (this.#now - this.#lastCibRequestAt >= this.#opts.keepaliveMs) {
+      // The request travels reliably: ask again only if no copy came within a deadtime.
+      if (this.#now - this.#lastCibRequestAt >= this.#opts.deadtimeMs) {
         this.#lastCibRequestAt = this.#now;
         this.#sendReliable(newest.node, { type: "cib-req" });
       }
