@@ -67,3 +67,14 @@ export function formatPluginIssues(
     return `${source}: ${path.length > 0 ? path.join(".") : "(definition)"}: ${issue.message}`;
   }).join("\n");
 }
+
+/**
+ * The fields every plugin definition has besides its kind: name, version,
+ * description and parameter schema. Contracts spread it into their schema.
+ */
+export const pluginIdentityShape = {
+  name: pluginName,
+  version: z.string().min(1),
+  description: z.string(),
+  params: pluginParamsSchema,
+};

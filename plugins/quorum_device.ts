@@ -43,8 +43,7 @@ import {
   formatPluginIssues,
   PluginError,
   pluginFunction,
-  pluginName,
-  pluginParamsSchema,
+  pluginIdentityShape,
 } from "./plugin_schema.ts";
 
 export { PluginError };
@@ -138,10 +137,7 @@ const millis = z.number().int().positive();
 /** The zod schema of a {@link QuorumDeviceDefinition} (functions and schemas checked by kind). */
 export const quorumDeviceDefinitionSchema = z.object({
   kind: z.literal("quorum-device"),
-  name: pluginName,
-  version: z.string().min(1),
-  description: z.string(),
-  params: pluginParamsSchema,
+  ...pluginIdentityShape,
   votes: pluginFunction,
   intervalMs: millis,
   timeoutMs: millis,

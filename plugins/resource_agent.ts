@@ -14,8 +14,7 @@ import {
   formatPluginIssues,
   PluginError,
   pluginFunction,
-  pluginName,
-  pluginParamsSchema,
+  pluginIdentityShape,
 } from "./plugin_schema.ts";
 
 export { PluginError };
@@ -126,10 +125,7 @@ const timeout = z.number().int().positive();
 /** The zod schema of a {@link ResourceAgentDefinition} (functions and schemas checked by kind). */
 export const resourceAgentDefinitionSchema = z.object({
   kind: z.literal("resource-agent"),
-  name: pluginName,
-  version: z.string().min(1),
-  description: z.string(),
-  params: pluginParamsSchema,
+  ...pluginIdentityShape,
   actions: z.object({
     start: pluginFunction,
     stop: pluginFunction,
