@@ -9,8 +9,10 @@
 import { createHash } from "node:crypto";
 import {
   closeSync,
+  copyFileSync,
   existsSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -53,7 +55,9 @@ export function writeCibFile(dir: string, cib: Cib): void {
     for (let i = CIB_BACKUPS - 1; i >= 1; i--) {
       if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);
     }
-    renameSync(path, `${path}.1`);
+    // A hard link, not a rename: the current file must exist at every instant, so a
+    // crash anywhere in here leaves a readable CIB (the old one until the rename below).
+    linkSync(path, `${path}.1`);
   }
   renameSync(tmp, path);
   const dirFd = openSync(dir, "r");
@@ -76,7 +80,8 @@ export function readCibFile(dir: string): Cib | undefined {
   let backup = "";
   for (let i = 1; i <= CIB_BACKUPS; i++) {
     if (existsSync(`${path}.${i}`) && typeof checkFile(`${path}.${i}`) !== "string") {
-      backup = `; newest valid backup: ${path}.${i} (copy it over ${path} to restore it)`;
+      backup =
+        `; newest valid backup: ${path}.${i} (restore it with: vigil cib restore --state-dir ${dir})`;
       break;
     }
   }
@@ -96,4 +101,68 @@ function checkFile(path: string): Cib | string {
     return "digest mismatch (the file was changed or damaged)";
   }
   return parsed.data;
+}
+
+/** One file of the CIB and its backups, with whether it can be trusted. */
+export interface CibFileInfo {
+  /** The file's path. */
+  path: string;
+  /** 0 for the current file, N for backup N (1 is the newest backup). */
+  backup: number;
+  /** The version, when the file is valid. */
+  version?: Cib["version"];
+  /** Why it cannot be used, when it is not valid. */
+  problem?: string;
+}
+
+/** Lists the current CIB file and every backup in `dir`, newest first, each checked. */
+export function listCibFiles(dir: string): CibFileInfo[] {
+  const path = cibPath(dir);
+  const out: CibFileInfo[] = [];
+  for (let i = 0; i <= CIB_BACKUPS; i++) {
+    const file = i === 0 ? path : `${path}.${i}`;
+    if (!existsSync(file)) continue;
+    const checked = checkFile(file);
+    out.push(
+      typeof checked === "string"
+        ? { path: file, backup: i, problem: checked }
+        : { path: file, backup: i, version: checked.version },
+    );
+  }
+  return out;
+}
+
+/**
+ * Restores backup `backup` (default: the newest valid one) as the current CIB,
+ * atomically; the file it replaces is kept as `cib.json.damaged`.
+ *
+ * @returns the restored file's info
+ * @throws {CibFileError} when the backup is missing or invalid, or none is valid
+ */
+export function restoreCibBackup(dir: string, backup?: number): CibFileInfo {
+  const files = listCibFiles(dir).filter((f) => f.backup > 0);
+  const chosen = backup === undefined
+    ? files.find((f) => f.problem === undefined)
+    : files.find((f) => f.backup === backup);
+  if (!chosen) {
+    throw new CibFileError(
+      backup === undefined
+        ? `${cibPath(dir)}: no valid backup to restore`
+        : `${cibPath(dir)}.${backup}: no such backup`,
+    );
+  }
+  if (chosen.problem !== undefined) {
+    throw new CibFileError(`${chosen.path}: ${chosen.problem}`);
+  }
+  const path = cibPath(dir);
+  if (existsSync(path)) copyFileSync(path, `${path}.damaged`);
+  copyFileSync(chosen.path, `${path}.tmp`);
+  renameSync(`${path}.tmp`, path);
+  const dirFd = openSync(dir, "r");
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+  return chosen;
 }
