@@ -35,6 +35,7 @@
  */
 
 import { readFileSync } from "node:fs";
+import { suggestNames } from "../suggest.ts";
 import { ConfigError } from "./node_config.ts";
 
 /** Heartbeat's UDP port when `udpport` is not set (`ha-cluster` in /etc/services). */
@@ -294,14 +295,7 @@ export function parseHeartbeatTime(text: string): number | undefined {
 
 /** The known directive nearest to `name` by edit distance, if it is close enough to suggest. */
 export function suggestDirective(name: string): string | undefined {
-  const lower = name.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const known of [...Object.keys(HA_CF_DIRECTIVES), ...Object.keys(ALIASES)]) {
-    const d = editDistance(lower, known);
-    if (d < bestDistance) [best, bestDistance] = [known, d];
-  }
-  return bestDistance <= Math.max(1, Math.min(3, Math.floor(lower.length / 3))) ? best : undefined;
+  return suggestNames(name, [...Object.keys(HA_CF_DIRECTIVES), ...Object.keys(ALIASES)], 1)[0];
 }
 
 /** Reads and parses an ha.cf file; errors name the file. */
@@ -897,21 +891,6 @@ function toBoolean(text: string): boolean | undefined {
   if (["true", "on", "yes", "y", "1"].includes(t)) return true;
   if (["false", "off", "no", "n", "0"].includes(t)) return false;
   return undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  // Directive names are short; the input is bounded by the line it came from.
-  if (Math.abs(a.length - b.length) > 8 || a.length > 64) return Infinity;
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }
 
 function mapped(note: string, syntax: "tokens" | "line" = "tokens"): HaCfDirectiveSpec {
