@@ -6,6 +6,24 @@
  * exactly this contract, the same as a third party's file dropped into the plugin
  * directory; the loader checks every definition with {@link validateResourceAgent}.
  *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * export default defineResourceAgent({
+ *   kind: "resource-agent",
+ *   name: "Noop",
+ *   version: "1.0.0",
+ *   description: "always stopped",
+ *   params: z.object({ note: z.string().default("").describe("free text") }),
+ *   actions: {
+ *     start: () => Promise.resolve(OCF.ERR_UNIMPLEMENTED),
+ *     stop: () => Promise.resolve(OCF.OK),
+ *     monitor: () => Promise.resolve(OCF.NOT_RUNNING),
+ *   },
+ *   timeouts: { start: 20_000, stop: 20_000, monitor: 20_000 },
+ * });
+ * ```
+ *
  * @module
  */
 
@@ -60,6 +78,13 @@ export interface AgentContext<P> {
   stateDir: string;
   /** Aborted when the operation times out (or is cancelled); agents should give up then. */
   signal: AbortSignal;
+  /** This operation's timeout in milliseconds (`signal` is aborted when it passes). */
+  timeoutMs: number;
+  /**
+   * Monitor depth (OCF_CHECK_LEVEL): 0, the default, is the cheap check; higher levels
+   * (10, 20) check more thoroughly. Only meaningful for `monitor`.
+   */
+  depth?: number;
   /** Records one line of operation output (kept with the operation result). */
   log: (line: string) => void;
 }
@@ -85,6 +110,9 @@ export type AgentAction<P> = {
  *   stopped; any other code means the resource has failed.
  * - `validate`, when present, checks the parameters beyond what the schema can express
  *   (files exist, binaries are installed) and returns `OK` or an error code.
+ * - `promote`, `demote` and `notify` are optional and follow OCF: only promotable
+ *   (multi-state) agents implement the first two.
+ * - `monitor` honours `ctx.depth` when it has deeper checks; depth 0 is always valid.
  * - Actions should honour `ctx.signal`: once aborted, the operation is already recorded
  *   as timed out and whatever the action resolves with is ignored.
  */
@@ -105,9 +133,17 @@ export interface ResourceAgentDefinition<S extends z.ZodType = z.ZodType> {
     stop: AgentAction<z.output<S>>;
     monitor: AgentAction<z.output<S>>;
     validate?: AgentAction<z.output<S>>;
+    /** Promotes a running instance of a promotable resource (OCF `promote`). */
+    promote?: AgentAction<z.output<S>>;
+    /** Demotes a promoted instance back to an ordinary running one (OCF `demote`). */
+    demote?: AgentAction<z.output<S>>;
+    /** Tells the instance about its peers' operations (OCF `notify`). */
+    notify?: AgentAction<z.output<S>>;
   };
   /** Default timeout of each action, in milliseconds (used when the resource sets none). */
   timeouts: { start: number; stop: number; monitor: number };
+  /** What `vigil ra describe` shows besides the one-line description. */
+  metadata?: { longDescription?: string };
 }
 
 /**
@@ -131,8 +167,12 @@ export const resourceAgentDefinitionSchema = z.object({
     stop: pluginFunction,
     monitor: pluginFunction,
     validate: pluginFunction.optional(),
+    promote: pluginFunction.optional(),
+    demote: pluginFunction.optional(),
+    notify: pluginFunction.optional(),
   }),
   timeouts: z.object({ start: timeout, stop: timeout, monitor: timeout }),
+  metadata: z.object({ longDescription: z.string().optional() }).optional(),
 });
 
 /**

@@ -6,14 +6,23 @@
  */
 
 import type { ResourceAgentDefinition } from "../plugins/resource_agent.ts";
+import Anything from "./anything.ts";
 import Dummy from "./dummy.ts";
+import Filesystem from "./filesystem.ts";
 import HttpService from "./http_service.ts";
+import IPaddr from "./ipaddr.ts";
 import { ocfAgent } from "./ocf_adapter.ts";
+import { HttpCheck, TcpCheck } from "./tcp_check.ts";
 
 /** Every built-in resource agent, in a stable order. */
 export const builtinResourceAgents: readonly ResourceAgentDefinition[] = Object.freeze([
   Dummy,
   HttpService,
+  IPaddr,
+  Anything,
+  Filesystem,
+  TcpCheck,
+  HttpCheck,
 ]);
 
 /**

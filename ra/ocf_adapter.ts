@@ -4,10 +4,25 @@
  * resource-agent contract.
  *
  * Each action runs the script with the action name as its argument, in its own process
- * group, with the OCF environment (`OCF_ROOT`, `OCF_RESKEY_<param>`, `HA_RSCTMP`, ...).
- * When the operation's signal aborts (timeout), the whole group is sent SIGTERM, then
- * SIGKILL after a short grace, so helper processes the script started die with it.
- * Default timeouts, version and description come from the script's `meta-data`.
+ * group, with the OCF environment (`OCF_ROOT`, `OCF_RESKEY_<param>`,
+ * `OCF_RESKEY_CRM_meta_timeout` from the operation's timeout, `OCF_CHECK_LEVEL` from the
+ * monitor's depth, `HA_RSCTMP`, ...). When the operation's signal aborts (timeout), the
+ * whole group is sent SIGTERM, then SIGKILL after a short grace, so helper processes the
+ * script started die with it.
+ *
+ * Results: exit codes 0 to 9 and 190/191 are OCF codes and returned as they are; any other
+ * exit code is returned raw too (the LRM reports it as unexpected, it is never passed off
+ * as an OCF code); a script killed by a signal nobody here sent makes the action throw
+ * (`killed by SIGSEGV`), which the LRM reports as an error.
+ *
+ * Output goes to `ctx.log` line by line as it comes, however much there is (the LRM keeps
+ * the tail); a line without end is cut to its last {@link MAX_LINE_BYTES} bytes, so memory
+ * stays bounded even for an agent that prints megabytes without a newline.
+ *
+ * The `meta-data` is read once, when the definition is built: default timeouts, version,
+ * descriptions, the optional actions it lists (`promote`, `demote`, `notify`) and its
+ * parameters, which become the zod params schema (names, required, types, defaults and
+ * descriptions, as `describeParams` shows for TypeScript plugins).
  *
  * @example
  * ```ts
@@ -23,10 +38,21 @@ import { mkdir } from "node:fs/promises";
 import process from "node:process";
 import { z } from "zod";
 import { type AgentContext, OCF, type ResourceAgentDefinition } from "../plugins/resource_agent.ts";
-import { MAX_METADATA_CHARS, type OcfMetadata, parseOcfMetadata } from "./ocf_metadata.ts";
+import {
+  MAX_METADATA_CHARS,
+  type OcfMetadata,
+  type OcfParameter,
+  parseOcfMetadata,
+} from "./ocf_metadata.ts";
 
-/** Where OCF agents live when no root is given (the Linux standard location). */
-export const DEFAULT_OCF_ROOT = "/usr/lib/ocf";
+/** The standard location of OCF agents on Linux. */
+const STANDARD_OCF_ROOT = "/usr/lib/ocf";
+
+/**
+ * Where OCF agents live when no root is given: `$OCF_ROOT` when this process has it (as
+ * for every OCF caller), else the Linux standard location `/usr/lib/ocf`.
+ */
+export const DEFAULT_OCF_ROOT: string = process.env.OCF_ROOT || STANDARD_OCF_ROOT;
 
 /** Timeout of an action when the meta-data advises none, in ms. */
 export const DEFAULT_OCF_TIMEOUT_MS = 20_000;
@@ -37,14 +63,20 @@ export const METADATA_TIMEOUT_MS = 5_000;
 /** Grace between SIGTERM and SIGKILL of an aborted action's process group, in ms. */
 export const KILL_GRACE_MS = 500;
 
-/** Most bytes of script output passed to `ctx.log` per action; the rest is dropped. */
-export const MAX_ACTION_OUTPUT_BYTES = 64 * 1024;
+/** Longest line passed to `ctx.log`, in bytes (approximately: counted in UTF-16 units). */
+export const MAX_LINE_BYTES = 64 * 1024;
 
 /** How long to wait for the output pipes after the script exited (a daemon may hold them). */
 const PIPE_DRAIN_MS = 200;
 
+/** How long to wait for the leader to go after SIGKILL before settling anyway. */
+const REAP_WAIT_MS = 2_000;
+
 /** A provider or type: a plain file name, so it can never walk out of `resource.d`. */
 const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
+
+/** A parameter name usable as an `OCF_RESKEY_` suffix. */
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 /** Options of {@link ocfAgent}. */
 export interface OcfAgentOptions {
@@ -74,23 +106,73 @@ export function parseOcfSpec(spec: string): OcfSpec | undefined {
   return { provider, type };
 }
 
+/** One parameter value an OCF script can get through its environment. */
+type OcfValue = string | number | boolean;
+
+function isOcfValue(v: unknown): v is OcfValue {
+  return (typeof v === "string" && !v.includes("\0")) ||
+    (typeof v === "number" && Number.isFinite(v)) || typeof v === "boolean";
+}
+
+const VALUE_ERROR = "expected a string (without NUL bytes), a finite number or a boolean";
+
 /**
- * The params of an OCF agent: any name usable in an environment variable, mapped to a
- * string, number or boolean. The script itself checks meaning (`validate-all`).
+ * One parameter value. A custom check rather than a union so that the JSON-schema view
+ * (`describeParams`) shows the OCF type given in the meta-data, not the union.
  */
-export const ocfParamsSchema = z.record(
-  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, {
-    error: "expected a parameter name of letters, digits and '_' (an OCF_RESKEY_ suffix)",
-  }),
-  z.union([
-    z.string().refine((s) => !s.includes("\0"), { error: "must not contain a NUL byte" }),
-    z.number().refine(Number.isFinite, { error: "expected a finite number" }),
-    z.boolean(),
-  ]),
-);
+const ocfValue = () => z.custom<OcfValue>(isOcfValue, { error: VALUE_ERROR });
+
+const paramName = z.string().regex(PARAM_NAME, {
+  error: "expected a parameter name of letters, digits and '_' (an OCF_RESKEY_ suffix)",
+});
+
+/**
+ * The params of an OCF agent without meta-data: any name usable in an environment
+ * variable, mapped to a string, number or boolean. The script itself checks meaning
+ * (`validate-all`).
+ */
+export const ocfParamsSchema = z.record(paramName, ocfValue());
 
 /** Parsed params of an OCF agent. */
-export type OcfParams = z.output<typeof ocfParamsSchema>;
+export type OcfParams = Record<string, OcfValue>;
+
+/** The JSON-schema type shown for an OCF content type. */
+function shownType(type: string | undefined): string {
+  return type === "integer" || type === "boolean" ? type : "string";
+}
+
+/**
+ * The params schema of an agent whose meta-data lists `parameters`: each listed one
+ * described (type, default, description; required when `required="1"`), others still
+ * accepted as for {@link ocfParamsSchema} (scripts take parameters they do not list).
+ * Defaults are shown, not filled in: the script applies its own.
+ */
+export function ocfParamsSchemaFor(parameters: readonly OcfParameter[]): z.ZodType<OcfParams> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const p of parameters) {
+    if (!PARAM_NAME.test(p.name)) continue;
+    const description = p.shortdesc && p.longdesc && p.longdesc !== p.shortdesc
+      ? `${p.shortdesc}: ${p.longdesc}`
+      : p.shortdesc ?? p.longdesc;
+    const meta = {
+      type: shownType(p.type),
+      ...(p.default !== undefined ? { default: p.default } : {}),
+      ...(description ? { description } : {}),
+    };
+    shape[p.name] = p.required ? ocfValue().meta(meta) : ocfValue().optional().meta(meta);
+  }
+  return z.object(shape).catchall(ocfValue()).superRefine((params, ctx) => {
+    for (const key of Object.keys(params)) {
+      if (!PARAM_NAME.test(key)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: "expected a parameter name of letters, digits and '_' (an OCF_RESKEY_ suffix)",
+        });
+      }
+    }
+  }) as unknown as z.ZodType<OcfParams>;
+}
 
 /** The OCF actions Vigil runs, with the script argument each maps to. */
 const SCRIPT_ACTION = {
@@ -98,7 +180,12 @@ const SCRIPT_ACTION = {
   stop: "stop",
   monitor: "monitor",
   validate: "validate-all",
+  promote: "promote",
+  demote: "demote",
+  notify: "notify",
 } as const;
+
+type ScriptAction = keyof typeof SCRIPT_ACTION;
 
 function isExecutableFile(path: string): boolean {
   try {
@@ -143,40 +230,42 @@ function readMetadata(script: string, env: Record<string, string>): OcfMetadata 
   }
 }
 
-/** Splits a byte stream into lines for `log`, forwarding at most `budget.bytes` bytes. */
-class BoundedLineLog {
+/**
+ * Splits a byte stream into lines for `log`. Every complete line is forwarded (whoever
+ * logs keeps what it wants: the LRM keeps the tail); an unfinished line longer than
+ * {@link MAX_LINE_BYTES} keeps only its end, so memory is bounded whatever the script prints.
+ */
+class LineLog {
   #partial = "";
   #decoder = new TextDecoder();
-  #dropped = false;
+  #cut = false;
 
   constructor(
     private readonly prefix: string,
-    private readonly budget: { bytes: number },
     private readonly log: (line: string) => void,
   ) {}
 
   write(chunk: Uint8Array): void {
-    if (this.budget.bytes <= 0) {
-      this.#dropped = true;
-      return;
-    }
-    const take = chunk.subarray(0, this.budget.bytes);
-    if (take.length < chunk.length) this.#dropped = true;
-    this.budget.bytes -= take.length;
-    const lines = (this.#partial + this.#decoder.decode(take, { stream: true })).split("\n");
+    const lines = (this.#partial + this.#decoder.decode(chunk, { stream: true })).split("\n");
     this.#partial = lines.pop() ?? "";
-    for (const line of lines) this.log(this.prefix + line);
+    for (const line of lines) this.#emit(line);
+    if (this.#partial.length > MAX_LINE_BYTES) {
+      this.#partial = this.#partial.slice(-MAX_LINE_BYTES);
+      this.#cut = true;
+    }
   }
 
-  /** Flushes the last partial line and notes dropped output, once. */
+  /** Flushes the last unfinished line. */
   end(): void {
     const rest = this.#partial + this.#decoder.decode();
     this.#partial = "";
-    if (rest) this.log(this.prefix + rest);
-    if (this.#dropped) {
-      this.log(`${this.prefix}[output truncated at ${MAX_ACTION_OUTPUT_BYTES} bytes]`);
-      this.#dropped = false;
-    }
+    if (rest) this.#emit(rest);
+  }
+
+  #emit(line: string): void {
+    const mark = this.#cut ? "[line cut] " : "";
+    this.#cut = false;
+    this.log(this.prefix + mark + line);
   }
 }
 
@@ -198,18 +287,19 @@ interface RunSpec {
 }
 
 /**
- * Runs the script once and resolves with its OCF code. On abort, kills the process group
- * (SIGTERM, then SIGKILL after {@link KILL_GRACE_MS}) and resolves with ERR_GENERIC.
+ * Runs the script once and resolves with its exit code (raw, whatever it is). On abort,
+ * kills the process group (SIGTERM, then SIGKILL after {@link KILL_GRACE_MS}) and resolves
+ * with ERR_GENERIC once the leader is gone (bounded). Rejects when the script could not be
+ * started or was killed by a signal nobody here sent.
  */
 function runScript(run: RunSpec, ctx: AgentContext<OcfParams>): Promise<number> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     if (ctx.signal.aborted) {
       resolve(OCF.ERR_GENERIC);
       return;
     }
-    const budget = { bytes: MAX_ACTION_OUTPUT_BYTES };
-    const out = new BoundedLineLog("", budget, ctx.log);
-    const err = new BoundedLineLog("stderr: ", budget, ctx.log);
+    const out = new LineLog("", ctx.log);
+    const err = new LineLog("stderr: ", ctx.log);
     // detached: the script leads a new process group, so the group can be killed at once.
     const child = spawn(run.script, [run.argument], {
       env: run.env,
@@ -218,52 +308,54 @@ function runScript(run: RunSpec, ctx: AgentContext<OcfParams>): Promise<number> 
       stdio: ["ignore", "pipe", "pipe"],
     });
     let settled = false;
-    let graceTimer: ReturnType<typeof setTimeout> | undefined;
-    let drainTimer: ReturnType<typeof setTimeout> | undefined;
+    let exited = false;
+    const timers: Array<ReturnType<typeof setTimeout>> = [];
+    const later = (ms: number, fn: () => void) => timers.push(setTimeout(fn, ms));
 
-    const finish = (rc: number) => {
+    const settle = (ending: { rc: number } | { error: Error }) => {
       if (settled) return;
       settled = true;
-      clearTimeout(graceTimer);
-      clearTimeout(drainTimer);
+      for (const t of timers) clearTimeout(t);
       ctx.signal.removeEventListener("abort", onAbort);
       out.end();
       err.end();
       child.stdout?.destroy();
       child.stderr?.destroy();
-      resolve(rc);
+      if ("rc" in ending) resolve(ending.rc);
+      else reject(ending.error);
     };
     const onAbort = () => {
       ctx.log(`${run.argument}: aborted (${String(ctx.signal.reason)}); killing process group`);
       killGroup(child, "SIGTERM");
-      graceTimer = setTimeout(() => killGroup(child, "SIGKILL"), KILL_GRACE_MS);
+      later(KILL_GRACE_MS, () => killGroup(child, "SIGKILL"));
+      // Bound the wait even if the leader somehow never goes (stuck in the kernel).
+      later(KILL_GRACE_MS + REAP_WAIT_MS, () => settle({ rc: OCF.ERR_GENERIC }));
     };
     ctx.signal.addEventListener("abort", onAbort, { once: true });
 
     child.stdout?.on("data", (chunk: Uint8Array) => out.write(chunk));
     child.stderr?.on("data", (chunk: Uint8Array) => err.write(chunk));
     child.on("error", (e) => {
-      ctx.log(`${run.argument}: cannot run ${run.script}: ${e.message}`);
-      finish(OCF.ERR_GENERIC);
+      // Also emitted for a failed kill; only a failure to start ends the run.
+      if (exited || child.pid !== undefined) return;
+      settle({ error: new Error(`cannot run ${run.script}: ${e.message}`) });
     });
-    const toCode = (code: number | null, signal: string | null): number => {
-      if (ctx.signal.aborted) return OCF.ERR_GENERIC;
+    const ending = (code: number | null, signal: string | null) => {
+      if (ctx.signal.aborted) return { rc: OCF.ERR_GENERIC };
       if (code === null) {
-        ctx.log(`${run.argument}: killed by ${signal}`);
-        return OCF.ERR_GENERIC;
+        return { error: new Error(`${run.argument}: killed by ${signal ?? "a signal"}`) };
       }
-      if (code >= 0 && code <= 9) return code;
-      ctx.log(`${run.argument}: exit code ${code} is not an OCF code; treated as ERR_GENERIC`);
-      return OCF.ERR_GENERIC;
+      return { rc: code };
     };
-    child.on("close", (code, signal) => finish(toCode(code, signal)));
+    child.on("close", (code, signal) => settle(ending(code, signal)));
     child.on("exit", (code, signal) => {
+      exited = true;
       if (ctx.signal.aborted) {
         // The leader is dead; make sure the rest of the group follows before settling.
         killGroup(child, "SIGKILL");
       }
       // A daemon started by `start` may keep the pipes open forever: do not wait for it.
-      drainTimer = setTimeout(() => finish(toCode(code, signal)), PIPE_DRAIN_MS);
+      later(PIPE_DRAIN_MS, () => settle(ending(code, signal)));
     });
   });
 }
@@ -271,7 +363,7 @@ function runScript(run: RunSpec, ctx: AgentContext<OcfParams>): Promise<number> 
 /**
  * Builds the resource-agent definition of the OCF agent `spec` (`ocf:PROVIDER:TYPE`).
  * Runs the script's `meta-data` once (synchronously, at most {@link METADATA_TIMEOUT_MS})
- * for the default timeouts, version and description.
+ * for the default timeouts, version, descriptions, parameters and optional actions.
  *
  * The definition's `name` is `ocf-PROVIDER-TYPE`, since plugin names cannot contain `:`.
  *
@@ -283,7 +375,7 @@ function runScript(run: RunSpec, ctx: AgentContext<OcfParams>): Promise<number> 
 export function ocfAgent(
   spec: string,
   opts: OcfAgentOptions = {},
-): ResourceAgentDefinition<typeof ocfParamsSchema> | undefined {
+): ResourceAgentDefinition<z.ZodType<OcfParams>> | undefined {
   const parsed = parseOcfSpec(spec);
   if (!parsed) return undefined;
   const root = opts.ocfRoot ?? DEFAULT_OCF_ROOT;
@@ -298,43 +390,54 @@ export function ocfAgent(
     stop: advised("stop"),
     monitor: advised("monitor"),
   };
-  const validateTimeout = advised("validate-all");
 
-  const action =
-    (name: keyof typeof SCRIPT_ACTION, timeoutMs: number) =>
-    async (ctx: AgentContext<OcfParams>): Promise<number> => {
-      const rscTmp = `${ctx.stateDir}/ocf-rsctmp`;
-      try {
-        await mkdir(rscTmp, { recursive: true });
-      } catch (e) {
-        ctx.log(`${SCRIPT_ACTION[name]}: cannot create ${rscTmp}: ${(e as Error).message}`);
-        return OCF.ERR_GENERIC;
-      }
-      const runEnv: Record<string, string> = {
-        ...env,
-        OCF_RESOURCE_INSTANCE: ctx.resourceId,
-        // The executor does not pass the operation's timeout; the default is the best guess.
-        OCF_RESKEY_CRM_meta_timeout: String(timeoutMs),
-        HA_RSCTMP: rscTmp,
-      };
-      for (const [key, value] of Object.entries(ctx.params)) {
-        runEnv[`OCF_RESKEY_${key}`] = String(value);
-      }
-      return await runScript({ script, argument: SCRIPT_ACTION[name], env: runEnv }, ctx);
+  const action = (name: ScriptAction) => async (ctx: AgentContext<OcfParams>): Promise<number> => {
+    const argument = SCRIPT_ACTION[name];
+    const rscTmp = `${ctx.stateDir}/ocf-rsctmp`;
+    try {
+      await mkdir(rscTmp, { recursive: true });
+    } catch (e) {
+      ctx.log(`${argument}: cannot create ${rscTmp}: ${(e as Error).message}`);
+      return OCF.ERR_GENERIC;
+    }
+    // Callers of the contract always give the operation's timeout; the advice is a fallback.
+    const timeoutMs = ctx.timeoutMs ?? advised(argument);
+    const runEnv: Record<string, string> = {
+      ...env,
+      OCF_RESOURCE_INSTANCE: ctx.resourceId,
+      OCF_RESKEY_CRM_meta_timeout: String(Math.round(timeoutMs)),
+      HA_RSCTMP: rscTmp,
     };
+    if (name === "monitor") runEnv.OCF_CHECK_LEVEL = String(ctx.depth ?? 0);
+    for (const [key, value] of Object.entries(ctx.params)) {
+      if (value !== undefined) runEnv[`OCF_RESKEY_${key}`] = String(value);
+    }
+    return await runScript({ script, argument, env: runEnv }, ctx);
+  };
+
+  // Promotable agents list promote/demote; notify-aware ones list notify.
+  const listed = (name: string) => meta?.actions.includes(name) ?? false;
+  const optional: Partial<Record<"promote" | "demote" | "notify", ReturnType<typeof action>>> = {};
+  for (const name of ["promote", "demote", "notify"] as const) {
+    if (listed(name)) optional[name] = action(name);
+  }
 
   return {
     kind: "resource-agent",
     name: `ocf-${parsed.provider}-${parsed.type}`,
     version: meta?.version ?? "0.0.0",
     description: meta?.shortdesc ?? `OCF agent ${spec}`,
-    params: ocfParamsSchema,
+    params: meta && meta.parameters.length > 0
+      ? ocfParamsSchemaFor(meta.parameters)
+      : ocfParamsSchema,
     actions: {
-      start: action("start", timeouts.start),
-      stop: action("stop", timeouts.stop),
-      monitor: action("monitor", timeouts.monitor),
-      validate: action("validate", validateTimeout),
+      start: action("start"),
+      stop: action("stop"),
+      monitor: action("monitor"),
+      validate: action("validate"),
+      ...optional,
     },
     timeouts,
+    ...(meta?.longdesc ? { metadata: { longDescription: meta.longdesc } } : {}),
   };
 }

@@ -1,11 +1,13 @@
 /**
- * Reads the few facts Vigil needs from an OCF resource agent's `meta-data` XML: the
- * agent's version, its one-line description and the advised timeout of each action.
+ * Reads what Vigil needs from an OCF resource agent's `meta-data` XML: the agent's
+ * version, its descriptions, its parameters (name, required, type, default, descriptions)
+ * and its actions with their advised timeouts.
  *
  * This is a small, careful regex-based reader, not an XML parser: it only looks at the
- * `<resource-agent>` start tag, the agent-level `<shortdesc>`, `<version>` and the
- * `<action .../>` entries inside `<actions>`. Anything it cannot read is left out, so the
- * caller falls back to defaults. Pure: no I/O.
+ * `<resource-agent>` start tag, the agent-level `<shortdesc>`, `<longdesc>`, `<version>`,
+ * the `<parameter>` entries inside `<parameters>` and the `<action .../>` entries inside
+ * `<actions>`. Anything it cannot read is left out, so the caller falls back to defaults.
+ * Every loop is bounded. Pure: no I/O.
  *
  * @example
  * ```ts
@@ -22,8 +24,32 @@ export interface OcfMetadata {
   version?: string;
   /** The agent's `<shortdesc>` (not a parameter's), entities decoded, whitespace collapsed. */
   shortdesc?: string;
+  /** The agent's `<longdesc>`, entities decoded, whitespace collapsed. */
+  longdesc?: string;
   /** Advised timeout in ms per action name (the first entry per name without a `role`). */
   actionTimeouts: Record<string, number>;
+  /** Names of every action listed, in order, without repeats (e.g. `start`, `promote`). */
+  actions: string[];
+  /** The parameters, in order. */
+  parameters: OcfParameter[];
+}
+
+/** One `<parameter>` of the meta-data. */
+export interface OcfParameter {
+  /** Its name (the `OCF_RESKEY_` suffix). */
+  name: string;
+  /** `required="1"`. */
+  required: boolean;
+  /** `unique="1"`: no two resources may share the value. */
+  unique: boolean;
+  /** `<content type=...>`: `string`, `integer`, `boolean`, `select` ... */
+  type?: string;
+  /** `<content default=...>`, as text: the agent applies it itself when the param is unset. */
+  default?: string;
+  /** Its `<shortdesc>`. */
+  shortdesc?: string;
+  /** Its `<longdesc>`. */
+  longdesc?: string;
 }
 
 /** Longest meta-data text looked at; real agents print a few KiB to a few tens of KiB. */
@@ -34,6 +60,9 @@ const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 /** Most `<action>` entries read; bounds the loop on hostile input. */
 const MAX_ACTIONS = 256;
+
+/** Most `<parameter>` entries read; bounds the loop on hostile input. */
+const MAX_PARAMETERS = 256;
 
 const ENTITIES: Record<string, string> = {
   lt: "<",
@@ -98,7 +127,7 @@ function collapse(text: string): string {
 export function parseOcfMetadata(xml: string): OcfMetadata {
   // Comments could hide or fake elements; drop them first.
   const text = xml.slice(0, MAX_METADATA_CHARS).replace(/<!--[\s\S]*?-->/g, "");
-  const result: OcfMetadata = { actionTimeouts: {} };
+  const result: OcfMetadata = { actionTimeouts: {}, actions: [], parameters: [] };
 
   const agentTag = /<resource-agent\b([^>]*)>/.exec(text);
   const agentVersion = agentTag ? parseXmlAttributes(agentTag[1]).version?.trim() : undefined;
@@ -112,16 +141,50 @@ export function parseOcfMetadata(xml: string): OcfMetadata {
     .replace(/<actions\b[\s\S]*?<\/actions>/g, "");
   const shortdesc = /<shortdesc\b[^>]*>([^<]*)<\/shortdesc>/.exec(agentLevel)?.[1];
   if (shortdesc !== undefined && collapse(shortdesc)) result.shortdesc = collapse(shortdesc);
+  const longdesc = /<longdesc\b[^>]*>([^<]*)<\/longdesc>/.exec(agentLevel)?.[1];
+  if (longdesc !== undefined && collapse(longdesc)) result.longdesc = collapse(longdesc);
+  result.parameters = parseParameters(text);
 
   const actions = /<actions\b[^>]*>([\s\S]*?)<\/actions>/.exec(text)?.[1] ?? "";
   let count = 0;
   for (const m of actions.matchAll(/<action\b([^>]*?)\/?>/g)) {
     if (++count > MAX_ACTIONS) break;
     const attrs = parseXmlAttributes(m[1]);
+    if (attrs.name && !result.actions.includes(attrs.name)) result.actions.push(attrs.name);
     // Role-specific monitors (e.g. role="Promoted") are not the default one.
     if (!attrs.name || attrs.role !== undefined || attrs.name in result.actionTimeouts) continue;
     const ms = attrs.timeout === undefined ? undefined : parseOcfDuration(attrs.timeout);
     if (ms !== undefined) result.actionTimeouts[attrs.name] = ms;
   }
   return result;
+}
+
+/** The `<parameter>` entries of the `<parameters>` section, in order (bounded). */
+function parseParameters(text: string): OcfParameter[] {
+  const section = /<parameters\b[^>]*>([\s\S]*?)<\/parameters>/.exec(text)?.[1] ?? "";
+  const out: OcfParameter[] = [];
+  const re = /<parameter\b([^>]*?)(?:\/>|>([\s\S]*?)<\/parameter>)/g;
+  for (const m of section.matchAll(re)) {
+    if (out.length >= MAX_PARAMETERS) break;
+    const attrs = parseXmlAttributes(m[1]);
+    if (!attrs.name || out.some((p) => p.name === attrs.name)) continue;
+    const body = m[2] ?? "";
+    const param: OcfParameter = {
+      name: attrs.name,
+      required: attrs.required === "1" || attrs.required === "true",
+      unique: attrs.unique === "1" || attrs.unique === "true",
+    };
+    const content = /<content\b([^>]*?)\/?>/.exec(body);
+    if (content) {
+      const c = parseXmlAttributes(content[1]);
+      if (c.type) param.type = c.type;
+      if (c.default !== undefined) param.default = c.default;
+    }
+    const short = /<shortdesc\b[^>]*>([^<]*)<\/shortdesc>/.exec(body)?.[1];
+    if (short !== undefined && collapse(short)) param.shortdesc = collapse(short);
+    const long = /<longdesc\b[^>]*>([^<]*)<\/longdesc>/.exec(body)?.[1];
+    if (long !== undefined && collapse(long)) param.longdesc = collapse(long);
+    out.push(param);
+  }
+  return out;
 }

@@ -156,6 +156,12 @@ export const nodeConfigFileSchema = z.strictObject({
   heartbeatCompat: heartbeatCompatSchema.optional(),
   /** Also append log lines to this file (Heartbeat's logfile). */
   logFile: z.string().min(1).optional(),
+  /**
+   * Directory of third-party plugins (resource agents, fence drivers, quorum devices),
+   * relative to this file; default: $VIGIL_PLUGIN_DIR, /etc/vigil/plugins, and a
+   * `plugins` directory next to the vigil binary.
+   */
+  pluginDir: z.string().min(1).optional(),
   resources: z.array(z.strictObject({
     id: z.string(),
     agent: z.string(),

@@ -17,7 +17,7 @@ import {
   renameSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { StatusDocument } from "../api/status_app.ts";
 import { createStatusApp } from "../api/status_app.ts";
 import { readCibFile, writeCibFile } from "../cib/cib_file.ts";
@@ -28,7 +28,7 @@ import {
   resolveLinks,
 } from "../config/node_config.ts";
 import { OperationExecutor } from "../lrm/executor.ts";
-import type { LrmOperation } from "../lrm/lrm_state.ts";
+import type { LrmOperation, OperationDetail } from "../lrm/lrm_state.ts";
 import type { ClusterEvent } from "../node/events.ts";
 import { NodeCore, type NodeEffect, type NodeEvent } from "../node/node_core.ts";
 import { assertSigningKey, type Keyring, loadAuthkeys } from "../wire/authkeys.ts";
@@ -42,7 +42,12 @@ import {
 } from "./quorum_devices.ts";
 import { openTransport } from "../transport/open_transport.ts";
 import { LinkSet } from "./link_set.ts";
-import { findResourceAgent } from "../../ra/builtin.ts";
+import { AgentResolver } from "../../ra/agent_resolver.ts";
+import {
+  defaultPluginDirs,
+  loadPluginDirectories,
+  type LoadedPlugins,
+} from "../../plugins/loader.ts";
 import { type HttpServer, serveHttp } from "../../runtime/serve.ts";
 
 /** How the daemon reports events and lines. */
@@ -74,6 +79,7 @@ export class NodeDaemon {
   readonly #devices: QuorumDeviceRunner;
   #heartbeat: HeartbeatLink | undefined;
   readonly #executor: OperationExecutor;
+  readonly #agents: AgentResolver;
   readonly #incarnation: number;
   readonly #t0 = performance.now();
   readonly #startedAt = Date.now();
@@ -89,11 +95,14 @@ export class NodeDaemon {
     keyring: Keyring,
     incarnation: number,
     devices: LoadedQuorumDevice[],
+    plugins: LoadedPlugins,
   ) {
     this.#opts = opts;
     const cfg = opts.config;
     this.#keyring = keyring;
     this.#incarnation = incarnation;
+    const agents = new AgentResolver({ plugins: plugins.resourceAgents });
+    this.#agents = agents;
     const cib = readCibFile(cfg.stateDir) ?? initialCib(cfg, opts.configFile);
     this.#core = new NodeCore({
       self: cfg.node,
@@ -114,7 +123,7 @@ export class NodeDaemon {
           : {}),
         deviceVotes: devices.reduce((sum, d) => sum + d.votes, 0),
       },
-      operationTimeoutMs: (agent, action) => findResourceAgent(agent)?.timeouts[action] ?? 20_000,
+      operationTimeoutMs: (agent, action) => agents.resolve(agent)?.timeouts[action] ?? 20_000,
     });
     this.#devices = new QuorumDeviceRunner(devices, {
       node: cfg.node,
@@ -136,10 +145,14 @@ export class NodeDaemon {
     const cfg = opts.config;
     const keyring = loadAuthkeys(cfg.authkeys);
     assertSigningKey(keyring, cfg.authkeys);
-    const devices = await loadQuorumDevices(cfg, opts.configFile);
+    const dirs = cfg.pluginDir ? [resolve(opts.configFile, "..", cfg.pluginDir)] : defaultPluginDirs();
+    const plugins = await loadPluginDirectories(dirs);
+    const devices = await loadQuorumDevices(cfg, opts.configFile, plugins);
     mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
     const incarnation = nextIncarnation(cfg.stateDir, Date.now());
-    const daemon = new NodeDaemon(opts, keyring, incarnation, devices);
+    const daemon = new NodeDaemon(opts, keyring, incarnation, devices, plugins);
+    // A broken plugin file must not keep the node down: it is reported, the rest load.
+    for (const e of plugins.errors) daemon.#line(`plugin not loaded: ${e.message}`);
     await daemon.#listen();
     return daemon;
   }
@@ -353,18 +366,27 @@ export class NodeDaemon {
   }
 
   #run(op: LrmOperation): void {
-    const agent = findResourceAgent(op.agent);
-    const done = (rc: number, note?: string) => {
+    const agent = this.#agents.resolve(op.agent);
+    const done = (rc: number, detail: OperationDetail, note?: string) => {
       if (note) this.#line(`${op.action} ${op.resource}: ${note}`);
-      this.#step({ type: "op-done", now: this.#now(), opId: op.opId, rc });
+      this.#step({ type: "op-done", now: this.#now(), opId: op.opId, rc, detail });
     };
+    const failed = (text: string): OperationDetail => ({
+      status: "error",
+      durationMs: 0,
+      output: text,
+      startedAt: Date.now(),
+    });
     if (!agent) {
-      queueMicrotask(() => done(OCF_ERR_INSTALLED, `no resource agent named ${op.agent}`));
+      const text = `no resource agent named ${op.agent}`;
+      queueMicrotask(() => done(OCF_ERR_INSTALLED, failed(text), text));
       return;
     }
     this.#executor.run({ resourceId: op.resource, agent, action: op.action, params: op.params })
-      .then((r) => done(r.rc, r.status === "done" ? undefined : `${r.status}: ${r.output.trim()}`))
-      .catch((e) => done(1, String(e)));
+      .then((r) =>
+        done(r.rc, r, r.status === "done" ? undefined : `${r.status}: ${lastLine(r.output)}`)
+      )
+      .catch((e) => done(1, failed(String(e)), String(e)));
   }
 
   #event(event: ClusterEvent): void {
@@ -468,4 +490,11 @@ function describeLink(link: ReturnType<typeof resolveLinks>[number]): string {
 export function splitHostPort(text: string): [string, number] {
   const i = text.lastIndexOf(":");
   return [text.slice(0, i), Number(text.slice(i + 1))];
+}
+
+/** The last non-empty line of an operation's output, for one log line (output can be 64 KiB). */
+function lastLine(output: string): string {
+  const lines = output.trimEnd().split("\n");
+  const line = lines[lines.length - 1] ?? "";
+  return line.length > 300 ? `${line.slice(0, 300)}...` : line;
 }

@@ -8,15 +8,14 @@
  */
 
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { findQuorumDevice } from "../../plugins/builtin_quorum_devices.ts";
+import { type LoadedPlugins, loadPluginOfKind } from "../../plugins/loader.ts";
 import {
   parseQuorumDeviceParams,
   type QuorumDeviceDefinition,
   type QuorumDeviceInstance,
   type QuorumDeviceReading,
   runQuorumDeviceCheck,
-  validateQuorumDevice,
 } from "../../plugins/quorum_device.ts";
 import type { NodeConfigFile } from "../config/node_config.ts";
 
@@ -67,15 +66,17 @@ export interface QuorumDeviceSum {
 export async function loadQuorumDevices(
   cfg: NodeConfigFile,
   configFile: string,
+  plugins?: LoadedPlugins,
 ): Promise<LoadedQuorumDevice[]> {
   const out: LoadedQuorumDevice[] = [];
   for (const [i, device] of cfg.quorum.devices.entries()) {
     const source = `${configFile}: quorum.devices[${i}]`;
-    let definition = findQuorumDevice(device.plugin);
+    let definition = findQuorumDevice(device.plugin) ??
+      plugins?.quorumDevices.find((d) => d.name === device.plugin);
     if (!definition) {
+      // Not a known name: a plugin file, relative to the configuration.
       const path = resolve(configFile, "..", device.plugin);
-      const module = await import(pathToFileURL(path).href) as { default?: unknown };
-      definition = validateQuorumDevice(module.default, path);
+      definition = await loadPluginOfKind(path, "quorum-device");
     }
     const params = parseQuorumDeviceParams(definition, device.params, source);
     const own = params as { intervalMs?: unknown; timeoutMs?: unknown };

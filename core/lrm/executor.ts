@@ -1,12 +1,42 @@
 /**
  * The LRM's operation executor: the shell part of the local resource manager that runs
- * one resource-agent operation (start, stop, monitor) with parameter validation, a
- * timeout, output capture and a bound on how many operations run at once.
+ * one resource-agent operation (start, stop, monitor with depth, promote, demote, notify,
+ * validate, meta-data) with parameter validation, a timeout, output capture and a bound on
+ * how many operations run at once.
  *
+ * Nothing an agent does can wedge it: an agent that hangs is abandoned at its timeout (its
+ * `AbortSignal` fires; script adapters kill the process group) and its slot is freed; one
+ * that prints megabytes costs at most {@link MAX_OUTPUT_BYTES} (the tail is kept); one that
+ * throws, or resolves with something that is not an OCF code, is reported as `error`.
+ *
+ * @example
+ * ```ts
+ * const executor = new OperationExecutor({ node: "n1", stateDir: "/var/lib/vigil/agents" });
+ * const r = await executor.run({ resourceId: "web", agent, action: "monitor", params: {},
+ *   depth: 10 });
+ * console.log(r.rc, r.rcText, r.status, r.durationMs, r.output);
+ * ```
  * @module
  */
 
-import { OCF, type ResourceAgentDefinition } from "../../plugins/resource_agent.ts";
+import {
+  type AgentAction,
+  OCF,
+  type ResourceAgentDefinition,
+} from "../../plugins/resource_agent.ts";
+import { agentMetadataXml } from "./agent_metadata.ts";
+import { isOcfCode, ocfCodeText } from "./ocf_codes.ts";
+import type { LrmAction, OperationStatus, RoleAction } from "./operation_record.ts";
+import { OutputTail } from "./output_tail.ts";
+
+export type { OperationStatus };
+
+/**
+ * What the executor runs: the LRM's resource operations, plus `validate` (the schema,
+ * then the agent's `validate` action when it has one: OCF `validate-all`) and
+ * `meta-data` (the agent's description as OCF meta-data XML, in the output).
+ */
+export type ExecutorAction = LrmAction | RoleAction | "validate" | "meta-data";
 
 /** One operation for the executor to run. */
 export interface OperationRequest {
@@ -15,88 +45,50 @@ export interface OperationRequest {
   /** The agent implementing the resource. */
   agent: ResourceAgentDefinition;
   /** Which action to run. */
-  action: "start" | "stop" | "monitor";
+  action: ExecutorAction;
   /** Raw parameters; parsed with the agent's `params` schema before running. */
   params: Record<string, unknown>;
   /** Timeout in ms, counted from when the operation starts running (after any queueing);
-   * defaults to the agent's timeout for the action. */
+   * defaults to the agent's timeout for the action ({@link DEFAULT_ACTION_TIMEOUT_MS} for
+   * actions the agent has no timeout for). */
   timeoutMs?: number;
+  /** Monitor depth (OCF_CHECK_LEVEL), passed to the agent as `ctx.depth`; default 0. */
+  depth?: number;
 }
 
 /** The outcome of one operation. */
 export interface OperationResult {
-  /** The OCF code: the agent's, or ERR_GENERIC / ERR_CONFIGURED when the executor decided. */
-  rc: number;
   /**
-   * - `done`: the agent settled with `rc`;
-   * - `timeout`: the agent did not settle in time (rc ERR_GENERIC);
-   * - `error`: the agent threw or returned something that is not an OCF code (rc ERR_GENERIC);
-   * - `invalid-params`: the parameters failed the agent's schema; the agent was not run
-   *   (rc ERR_CONFIGURED).
+   * The agent's code. ERR_GENERIC when the executor decided (timeout, a throw, a value that
+   * is not a number), ERR_CONFIGURED for invalid params, ERR_UNIMPLEMENTED for a missing
+   * action; a number 0..255 that is not an OCF code is kept as it is, with status `error`.
    */
-  status: "done" | "timeout" | "error" | "invalid-params";
+  rc: number;
+  /** The meaning of `rc` (`ok`, `not running`, `unexpected exit code 42`, ...). */
+  rcText: string;
+  /** How it ended; see {@link OperationStatus}. */
+  status: OperationStatus;
   /** How long the operation ran, excluding time spent queued. */
   durationMs: number;
   /** The lines the agent logged (plus the executor's own notes), at most 64 KiB, keeping the tail. */
   output: string;
+  /** When it began running, from the wall clock (epoch ms). */
+  startedAt: number;
 }
 
 /** Bound of {@link OperationResult.output}, in UTF-8 bytes. */
-const MAX_OUTPUT_BYTES = 64 * 1024;
-const TRUNCATED_MARK = "[output truncated]";
+export const MAX_OUTPUT_BYTES = 64 * 1024;
+
+/** Timeout of actions the agent's `timeouts` has no entry for (validate, promote, ...). */
+export const DEFAULT_ACTION_TIMEOUT_MS = 20_000;
+
+/** Default bound of operations waiting for a slot; more are refused as `error`. */
+export const DEFAULT_MAX_QUEUED = 1024;
+
+/** Depths accepted for a monitor (OCF uses 0, 10, 20 ...). */
+const MAX_DEPTH = 1000;
+
 const TIMED_OUT: unique symbol = Symbol("timed out");
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-function byteLength(s: string): number {
-  return encoder.encode(s).length;
-}
-
-/** Keeps the most recent lines of output within {@link MAX_OUTPUT_BYTES}. */
-class OutputTail {
-  #lines: string[] = [];
-  #bytes = 0; // bytes of #lines joined with "\n"
-  #truncated = false;
-  #closed = false;
-
-  push(line: string): void {
-    if (this.#closed) return;
-    this.#lines.push(line);
-    this.#bytes += byteLength(line) + (this.#lines.length > 1 ? 1 : 0);
-    if (this.#bytes > MAX_OUTPUT_BYTES) this.#truncated = true;
-    if (!this.#truncated) return;
-    // Once truncated, leave room for the mark line so the whole text stays within bound.
-    const budget = MAX_OUTPUT_BYTES - byteLength(TRUNCATED_MARK) - 1;
-    while (this.#bytes > budget && this.#lines.length > 1) {
-      this.#bytes -= byteLength(this.#lines.shift()!) + 1;
-    }
-    if (this.#bytes > budget) {
-      this.#lines[0] = tailBytes(this.#lines[0], budget);
-      this.#bytes = byteLength(this.#lines[0]);
-    }
-  }
-
-  /** Ignores lines logged from now on (e.g. by an agent still running after its timeout). */
-  close(): void {
-    this.#closed = true;
-  }
-
-  text(): string {
-    const body = this.#lines.join("\n");
-    return this.#truncated ? `${TRUNCATED_MARK}\n${body}` : body;
-  }
-}
-
-/** The last at most `maxBytes` UTF-8 bytes of `s`, without a broken leading character. */
-function tailBytes(s: string, maxBytes: number): string {
-  const bytes = encoder.encode(s);
-  if (bytes.length <= maxBytes) return s;
-  let start = bytes.length - maxBytes;
-  // Skip UTF-8 continuation bytes so decoding starts on a character boundary.
-  while (start < bytes.length && (bytes[start] & 0xc0) === 0x80) start++;
-  return decoder.decode(bytes.subarray(start));
-}
 
 function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -110,8 +102,12 @@ export interface OperationExecutorOptions {
   stateDir: string;
   /** How many operations may run at once; more are queued in arrival order. Default 4. */
   maxConcurrent?: number;
+  /** How many may wait for a slot; beyond, `run` reports `error` at once. Default 1024. */
+  maxQueued?: number;
   /** Monotonic clock in ms, for durations. Default `performance.now()`. */
   now?: () => number;
+  /** Wall clock in epoch ms, for {@link OperationResult.startedAt}. Default `Date.now()`. */
+  wallClock?: () => number;
 }
 
 /**
@@ -126,7 +122,9 @@ export class OperationExecutor {
   readonly #node: string;
   readonly #stateDir: string;
   readonly #maxConcurrent: number;
+  readonly #maxQueued: number;
   readonly #now: () => number;
+  readonly #wallClock: () => number;
   #running = 0;
   readonly #waiting: Array<() => void> = [];
 
@@ -136,17 +134,50 @@ export class OperationExecutor {
     if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) {
       throw new RangeError(`maxConcurrent must be a positive integer, got ${maxConcurrent}`);
     }
+    const maxQueued = opts.maxQueued ?? DEFAULT_MAX_QUEUED;
+    if (!Number.isInteger(maxQueued) || maxQueued < 0) {
+      throw new RangeError(`maxQueued must be a non-negative integer, got ${maxQueued}`);
+    }
     this.#node = opts.node;
     this.#stateDir = opts.stateDir;
     this.#maxConcurrent = maxConcurrent;
+    this.#maxQueued = maxQueued;
     this.#now = opts.now ?? (() => performance.now());
+    this.#wallClock = opts.wallClock ?? (() => Date.now());
+  }
+
+  /** Operations running now. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Operations waiting for a slot. */
+  get queued(): number {
+    return this.#waiting.length;
   }
 
   /** Runs one operation; never rejects for agent failures (they become the result). */
   async run(req: OperationRequest): Promise<OperationResult> {
-    const timeoutMs = req.timeoutMs ?? req.agent.timeouts[req.action];
+    const timeoutMs = req.timeoutMs ?? defaultTimeout(req.agent, req.action);
     if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
       throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}`);
+    }
+    const depth = req.depth ?? 0;
+    if (!Number.isInteger(depth) || depth < 0 || depth > MAX_DEPTH) {
+      throw new RangeError(`depth must be an integer 0..${MAX_DEPTH}, got ${depth}`);
+    }
+    const immediate = (rc: number, status: OperationStatus, output: string) => ({
+      rc,
+      rcText: ocfCodeText(rc),
+      status,
+      durationMs: 0,
+      output,
+      startedAt: this.#wallClock(),
+    });
+
+    // meta-data describes the agent; it needs no parameters and runs nothing.
+    if (req.action === "meta-data") {
+      return immediate(OCF.OK, "done", agentMetadataXml(req.agent));
     }
 
     const parsed = req.agent.params.safeParse(req.params);
@@ -157,12 +188,31 @@ export class OperationExecutor {
           return `invalid params for ${req.agent.name} ${req.resourceId}: ${path}: ${issue.message}`;
         })
         .join("\n");
-      return { rc: OCF.ERR_CONFIGURED, status: "invalid-params", durationMs: 0, output };
+      return immediate(OCF.ERR_CONFIGURED, "invalid-params", output);
     }
 
+    const action = actionOf(req.agent, req.action);
+    if (action === "schema-only") {
+      return immediate(OCF.OK, "done", `params of ${req.resourceId} are valid`);
+    }
+    if (action === undefined) {
+      return immediate(
+        OCF.ERR_UNIMPLEMENTED,
+        "unsupported",
+        `${req.agent.name} does not implement ${req.action}`,
+      );
+    }
+
+    if (this.#running >= this.#maxConcurrent && this.#waiting.length >= this.#maxQueued) {
+      return immediate(
+        OCF.ERR_GENERIC,
+        "error",
+        `${req.action} of ${req.resourceId} refused: ${this.#waiting.length} operations queued`,
+      );
+    }
     await this.#acquire();
     try {
-      return await this.#execute(req, parsed.data, timeoutMs);
+      return await this.#execute(req, action, parsed.data, timeoutMs, depth);
     } finally {
       this.#release();
     }
@@ -170,25 +220,37 @@ export class OperationExecutor {
 
   async #execute(
     req: OperationRequest,
+    action: AgentAction<unknown>,
     params: unknown,
     timeoutMs: number,
+    depth: number,
   ): Promise<OperationResult> {
-    const out = new OutputTail();
+    const out = new OutputTail(MAX_OUTPUT_BYTES);
     const controller = new AbortController();
     const started = this.#now();
-    const finish = (rc: number, status: OperationResult["status"]): OperationResult => {
+    const startedAt = this.#wallClock();
+    const finish = (rc: number, status: OperationStatus): OperationResult => {
       out.close();
-      return { rc, status, durationMs: this.#now() - started, output: out.text() };
+      return {
+        rc,
+        rcText: ocfCodeText(rc),
+        status,
+        durationMs: this.#now() - started,
+        output: out.text(),
+        startedAt,
+      };
     };
 
     // Wrapped in a promise chain so a synchronous throw becomes a rejection too.
     const agentDone = Promise.resolve().then(() =>
-      req.agent.actions[req.action]({
+      action({
         params,
         resourceId: req.resourceId,
         node: this.#node,
         stateDir: this.#stateDir,
         signal: controller.signal,
+        timeoutMs,
+        ...(req.action === "monitor" ? { depth } : {}),
         log: (line) => out.push(String(line)),
       })
     );
@@ -210,6 +272,11 @@ export class OperationExecutor {
       if (!Number.isInteger(winner) || winner < 0 || winner > 255) {
         out.push(`${req.action} of ${req.resourceId} returned an invalid code: ${String(winner)}`);
         return finish(OCF.ERR_GENERIC, "error");
+      }
+      if (!isOcfCode(winner)) {
+        // Kept as it is: "exit 42" must read as 42, not as some OCF code it is not.
+        out.push(`${req.action} of ${req.resourceId}: ${ocfCodeText(winner)}`);
+        return finish(winner, "error");
       }
       return finish(winner, "done");
     } catch (err) {
@@ -234,4 +301,24 @@ export class OperationExecutor {
     if (next) next();
     else this.#running--;
   }
+}
+
+/**
+ * The agent function that runs `action`: undefined when the agent lacks it, and
+ * "schema-only" for `validate` of an agent without a `validate` action (the parameters
+ * passed its schema, which is all there is to check).
+ */
+function actionOf(
+  agent: ResourceAgentDefinition,
+  action: Exclude<ExecutorAction, "meta-data">,
+): AgentAction<unknown> | "schema-only" | undefined {
+  const fn = agent.actions[action];
+  if (fn === undefined && action === "validate") return "schema-only";
+  return fn;
+}
+
+/** The agent's default timeout of `action`, or {@link DEFAULT_ACTION_TIMEOUT_MS}. */
+function defaultTimeout(agent: ResourceAgentDefinition, action: ExecutorAction): number {
+  const timeouts: Partial<Record<ExecutorAction, number>> = agent.timeouts;
+  return timeouts[action] ?? DEFAULT_ACTION_TIMEOUT_MS;
 }

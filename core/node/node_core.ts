@@ -21,7 +21,13 @@
 import type { Cib, CibStatus, ResourceStatus } from "../cib/cib.ts";
 import { type CibVersion, compareVersions } from "../cib/version.ts";
 import { electDc, Election } from "../election/election.ts";
-import { type LrmOperation, LrmState } from "../lrm/lrm_state.ts";
+import {
+  type LrmOperation,
+  type LrmResourceDetail,
+  LrmState,
+  type OperationDetail,
+  type ProbeTarget,
+} from "../lrm/lrm_state.ts";
 import { MembershipCore, type MembershipReport } from "../membership/membership.ts";
 import { Liveness } from "../messaging/liveness.ts";
 import { computeTransition, type PlannedAction, type PolicyOutput } from "../pe/policy_engine.ts";
@@ -81,7 +87,7 @@ export type NodeEvent =
   | { type: "tick"; now: number }
   /** A message; `incarnation` is the sender's boot generation from the frame. */
   | { type: "message"; now: number; from: string; incarnation: number; body: Message }
-  | { type: "op-done"; now: number; opId: string; rc: number }
+  | { type: "op-done"; now: number; opId: string; rc: number; detail?: OperationDetail }
   /**
    * This node's quorum devices were read: votes they give its partition, health
    * score, and the agreed membership generation the readings were taken under
@@ -137,6 +143,8 @@ export interface NodeSnapshot {
   resources: ResourceView[];
   /** This node's LRM table. */
   lrm: Record<string, ResourceStatus>;
+  /** Per resource on this node: recent operations (rc, duration, output), fail count, last failure. */
+  lrmDetails: Record<string, LrmResourceDetail>;
   /** Transition engine summary (DC only). */
   transition: { id: number; busy: boolean; abortReason: string | null } | null;
 }
@@ -172,7 +180,8 @@ export class NodeCore {
   #now = 0;
   #started = false;
   #nextHeartbeatAt = 0;
-  #probesPending = 0;
+  /** Probes of the boot still running; the node is ready when they are done. */
+  readonly #bootProbes = new Set<string>();
   #ready = false;
   #shuttingDown = false;
   #inTransitionSince: number | null = 0;
@@ -308,7 +317,7 @@ export class NodeCore {
         this.#onMessage(event.from, event.incarnation, event.body);
         break;
       case "op-done":
-        this.#onOpDone(event.opId, event.rc);
+        this.#onOpDone(event.opId, event.rc, event.detail);
         break;
       case "devices": {
         const d = this.#devices;
@@ -380,6 +389,7 @@ export class NodeCore {
       cibVersion: this.#cib.version,
       resources,
       lrm: this.#lrm.table(),
+      lrmDetails: this.#lrm.details(),
       transition: this.#election.isDc
         ? { id: this.#te.transition, busy: this.#te.busy, abortReason: this.#te.abortReason }
         : null,
@@ -398,17 +408,21 @@ export class NodeCore {
     this.#bootedAt = this.#now;
     // Probe every configured resource before joining anyone, so the cluster
     // learns what already runs here instead of trusting old status.
-    for (const r of this.#cib.config.resources) {
-      const op = this.#lrm.request(
-        { resource: r.id, action: "monitor", agent: r.agent, params: r.params, origin: "probe" },
-        r.monitorMs,
-      );
-      if (op) {
-        this.#probesPending++;
-        this.#emit({ type: "run-op", op });
-      }
+    for (const op of this.#lrm.probeAll(this.#probeTargets())) {
+      this.#bootProbes.add(op.opId);
+      this.#emit({ type: "run-op", op });
     }
-    this.#ready = this.#probesPending === 0;
+    this.#ready = this.#bootProbes.size === 0;
+  }
+
+  /** Every configured resource, as the LRM probes it. */
+  #probeTargets(): ProbeTarget[] {
+    return this.#cib.config.resources.map((r) => ({
+      id: r.id,
+      agent: r.agent,
+      params: r.params,
+      monitorMs: r.monitorMs,
+    }));
   }
 
   #onShutdown(): void {
@@ -589,17 +603,17 @@ export class NodeCore {
     this.#heartbeatSoon();
   }
 
-  #onOpDone(opId: string, rc: number): void {
+  #onOpDone(opId: string, rc: number, detail?: OperationDetail): void {
     // Readiness (the last probe) and the LRM table feed the membership.
     this.#membershipDirty = true;
-    const { outcome, next } = this.#lrm.complete(opId, rc, this.#now);
+    const { outcome, next } = this.#lrm.complete(opId, rc, this.#now, detail);
     if (next) this.#emit({ type: "run-op", op: next });
     if (!outcome) return;
     const { op, after, before } = outcome;
     if (op.origin === "probe") {
-      this.#probesPending--;
-      if (this.#probesPending === 0) this.#ready = !this.#shuttingDown;
-      if (after !== "stopped") {
+      const boot = this.#bootProbes.delete(op.opId);
+      if (boot && this.#bootProbes.size === 0) this.#ready = !this.#shuttingDown;
+      if (after !== "stopped" && (boot || before !== after)) {
         this.#event("resource-started", `probe found ${op.resource} ${after} here`, op.resource);
       }
     } else if (after === "started" && before !== "started") {
@@ -667,6 +681,13 @@ export class NodeCore {
           ...(left.length ? [`left: ${left.join(", ")}`] : []),
         ];
         this.#lastAgreedMembers = agreed.members;
+        // Whoever joined may have changed what runs where (a partition healed, a node
+        // came back): probe again rather than trust the LRM table.
+        if (joined.length && before.length) {
+          for (const op of this.#lrm.probeAll(this.#probeTargets())) {
+            this.#emit({ type: "run-op", op });
+          }
+        }
         this.#event(
           "membership",
           `membership ${agreed.generation}: ${agreed.members.join(", ")}${

@@ -50,7 +50,9 @@ Deno.test("malformed durations give undefined", () => {
       "1,5s",
       ".5s",
       "5.",
-      "1sec",
+      "1fortnight",
+      "PT",
+      "P",
     ]
   ) {
     assert.equal(parseDuration(bad), undefined, JSON.stringify(bad));
@@ -58,4 +60,15 @@ Deno.test("malformed durations give undefined", () => {
   assert.equal(parseDuration(-1), undefined);
   assert.equal(parseDuration(Number.NaN), undefined);
   assert.equal(parseDuration(Number.POSITIVE_INFINITY), undefined);
+});
+
+Deno.test("duration: Pacemaker's unit names and ISO 8601 intervals", () => {
+  assert.equal(parseDuration("1sec"), 1000);
+  assert.equal(parseDuration("2min"), 120_000);
+  assert.equal(parseDuration("1hr"), 3_600_000);
+  assert.equal(parseDuration("250msec"), 250);
+  assert.equal(parseDuration("1500us"), 2);
+  assert.equal(parseDuration("PT10S"), 10_000);
+  assert.equal(parseDuration("PT1H2M3S"), 3_723_000);
+  assert.equal(parseDuration("P1D"), 86_400_000);
 });

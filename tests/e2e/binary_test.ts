@@ -13,9 +13,10 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve, sep } from "node:path";
+import { resolve, sep } from "node:path";
 import process from "node:process";
-import { binaryPath, isBinaryStale, repoRoot, tool } from "../../scripts/compile.ts";
+import { binaryPath, repoRoot } from "../../scripts/compile.ts";
+import { ensureBinary } from "./ensure_binary.ts";
 import { type BinaryRun, runBinary } from "../../scripts/run_binary.ts";
 
 /** How long the demo may run before it is killed. */
@@ -24,28 +25,6 @@ const DEMO_TIMEOUT_MS = 120_000;
 const QUICK_TIMEOUT_MS = 30_000;
 /** How long after the demo exits its node processes may take to disappear. */
 const EXIT_GRACE_MS = 2_000;
-
-let built: Promise<void> | undefined;
-
-/** Builds `dist/vigil` once per test run if it is missing or stale. */
-function ensureBinary(): Promise<void> {
-  built ??= new Promise<void>((resolveBuild, rejectBuild) => {
-    if (!isBinaryStale()) return resolveBuild();
-    const child = spawn(tool("deno"), ["run", "-A", join(repoRoot, "scripts", "compile.ts")], {
-      cwd: repoRoot,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
-    child.on("error", rejectBuild);
-    child.on("close", (code) => {
-      if (code === 0 && existsSync(binaryPath)) resolveBuild();
-      else rejectBuild(new Error(`scripts/compile.ts failed (exit ${code}):\n${output}`));
-    });
-  });
-  return built;
-}
 
 /** Last 40 lines of a run's output, for failure messages. */
 function describe(run: BinaryRun): string {

@@ -159,5 +159,33 @@ Deno.test("every built-in resource agent validates, with a unique name", () => {
     validateResourceAgent(def, `ra/${def.name}`).name
   );
   assert.equal(new Set(names).size, names.length);
-  assert.deepEqual(names, ["Dummy", "HttpService"]);
+  // More built-ins arrive over time; these two are the oldest and must stay.
+  for (const name of ["Dummy", "HttpService"]) assert.ok(names.includes(name), `no ${name}`);
+});
+
+Deno.test("validateResourceAgent accepts promote, demote, notify and metadata", () => {
+  const def = validDefinition();
+  const actions = def.actions as Record<string, unknown>;
+  for (const action of ["promote", "demote", "notify"]) {
+    actions[action] = () => Promise.resolve(OCF.OK);
+  }
+  def.metadata = { longDescription: "A longer text.\nOn two lines." };
+  const checked = validateResourceAgent(def, "plugins/x.ts");
+  assert.equal(checked.actions.promote, actions.promote);
+  assert.equal(checked.actions.notify, actions.notify);
+  assert.equal(checked.metadata?.longDescription, "A longer text.\nOn two lines.");
+});
+
+Deno.test("validateResourceAgent: non-function promote/demote/notify name the field", () => {
+  for (const action of ["promote", "demote", "notify"]) {
+    const def = validDefinition();
+    (def.actions as Record<string, unknown>)[action] = "script.sh";
+    assertRejects(def, `actions.${action}`, /expected a function/);
+  }
+});
+
+Deno.test("validateResourceAgent: a bad metadata.longDescription names it", () => {
+  const def = validDefinition();
+  def.metadata = { longDescription: 42 };
+  assertRejects(def, "metadata.longDescription");
 });

@@ -17,6 +17,7 @@ function context(stateDir: string, params: { state?: string }): AgentContext<{ s
     node: "alpha",
     stateDir,
     signal: new AbortController().signal,
+    timeoutMs: 20_000,
     log: () => {},
   };
 }

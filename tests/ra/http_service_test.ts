@@ -48,6 +48,7 @@ function context(
     node,
     stateDir: "/nonexistent/vigil-test",
     signal: new AbortController().signal,
+    timeoutMs: 20_000,
     log: (line) => lines.push(line),
   };
 }

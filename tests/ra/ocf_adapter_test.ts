@@ -1,16 +1,13 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import process from "node:process";
 import { findResourceAgent } from "../../ra/builtin.ts";
-import {
-  MAX_ACTION_OUTPUT_BYTES,
-  ocfAgent,
-  type OcfParams,
-  parseOcfSpec,
-} from "../../ra/ocf_adapter.ts";
+import { MAX_LINE_BYTES, ocfAgent, type OcfParams, parseOcfSpec } from "../../ra/ocf_adapter.ts";
 import { parseOcfDuration, parseOcfMetadata } from "../../ra/ocf_metadata.ts";
 import { type AgentContext, OCF } from "../../plugins/resource_agent.ts";
+import { describeParams } from "../../plugins/param_description.ts";
 import { runResourceAgentContract } from "../plugins/resource_agent_contract.ts";
+import { alive, killLeftovers, makeOcfRoot, readPid } from "../fixtures/ocf/ocf_root.ts";
 
 const DUMMY_SCRIPT = "/usr/lib/ocf/resource.d/heartbeat/Dummy";
 const haveDummy = existsSync(DUMMY_SCRIPT);
@@ -30,6 +27,7 @@ function context(
   params: OcfParams,
   lines: string[] = [],
   signal = new AbortController().signal,
+  extra: { timeoutMs?: number; depth?: number } = {},
 ): AgentContext<OcfParams> {
   return {
     params,
@@ -37,6 +35,8 @@ function context(
     node: "alpha",
     stateDir,
     signal,
+    timeoutMs: extra.timeoutMs ?? 20_000,
+    ...(extra.depth !== undefined ? { depth: extra.depth } : {}),
     log: (line) => lines.push(line),
   };
 }
@@ -47,21 +47,6 @@ async function fakeAgent(root: string, type: string, body: string): Promise<void
   const path = `${root}/resource.d/test/${type}`;
   await Deno.writeTextFile(path, `#!/bin/sh\n${body}\n`);
   await Deno.chmod(path, 0o755);
-}
-
-/** True while `pid` exists and is not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
 }
 
 Deno.test({
@@ -202,8 +187,13 @@ Deno.test("ocfAgent: the script gets the OCF environment and params as OCF_RESKE
     // meta-data failed, so the defaults apply.
     assert.deepEqual(agent.timeouts, { start: 20_000, stop: 20_000, monitor: 20_000 });
     assert.equal(agent.version, "0.0.0");
+    assert.equal(agent.actions.promote, undefined);
     const lines: string[] = [];
-    const ctx = context(`${root}/state`, { ip: "10.0.0.1", port: 80, on: true }, lines);
+    const params = { ip: "10.0.0.1", port: 80, on: true };
+    const ctx = context(`${root}/state`, params, lines, undefined, {
+      timeoutMs: 12_345,
+      depth: 10,
+    });
     assert.equal(await agent.actions.monitor(ctx), OCF.NOT_RUNNING);
     for (
       const want of [
@@ -217,7 +207,9 @@ Deno.test("ocfAgent: the script gets the OCF environment and params as OCF_RESKE
         "OCF_RESOURCE_PROVIDER=test",
         "OCF_RA_VERSION_MAJOR=1",
         "OCF_RA_VERSION_MINOR=0",
-        "OCF_RESKEY_CRM_meta_timeout=20000",
+        // The operation's own timeout and depth, not the agent's defaults.
+        "OCF_RESKEY_CRM_meta_timeout=12345",
+        "OCF_CHECK_LEVEL=10",
         `HA_RSCTMP=${root}/state/ocf-rsctmp`,
         `PATH=${process.env.PATH}`,
         "arg=monitor",
@@ -226,36 +218,65 @@ Deno.test("ocfAgent: the script gets the OCF environment and params as OCF_RESKE
       assert.ok(lines.includes(want), `missing ${want} in:\n${lines.join("\n")}`);
     }
     assert.ok(existsSync(`${root}/state/ocf-rsctmp`), "HA_RSCTMP not created");
+    // A monitor without depth runs at level 0; other actions get no OCF_CHECK_LEVEL.
+    lines.length = 0;
+    await agent.actions.monitor(context(`${root}/state`, params, lines));
+    assert.ok(lines.includes("OCF_CHECK_LEVEL=0"), lines.join("\n"));
+    assert.ok(lines.includes("OCF_RESKEY_CRM_meta_timeout=20000"));
     lines.length = 0;
     assert.equal(await agent.actions.validate!(ctx), OCF.NOT_RUNNING);
     assert.ok(lines.includes("arg=validate-all"));
+    assert.ok(!lines.some((l) => l.startsWith("OCF_CHECK_LEVEL=")), lines.join("\n"));
   } finally {
     await Deno.remove(root, { recursive: true });
   }
 });
 
-Deno.test("ocfAgent: exit codes outside 0..9 become ERR_GENERIC; output is bounded", async () => {
+Deno.test("ocfAgent: exit codes are returned raw, OCF or not; a signal death throws", async () => {
+  const root = await Deno.makeTempDir({ prefix: "vigil-ocf-root-" });
+  try {
+    await fakeAgent(
+      root,
+      "Codes",
+      'case "$1" in meta-data) exit 1;; start) exit 42;; stop) exit 190;; validate-all) exit 9;; esac\n' +
+        "echo going; kill -SEGV $$",
+    );
+    const agent = ocfAgent("ocf:test:Codes", { ocfRoot: root })!;
+    const lines: string[] = [];
+    const ctx = context(`${root}/state`, {}, lines);
+    assert.equal(await agent.actions.start(ctx), 42, "not an OCF code, but kept as it is");
+    assert.equal(await agent.actions.stop(ctx), 190);
+    assert.equal(await agent.actions.validate!(ctx), 9);
+    await assert.rejects(agent.actions.monitor(ctx), /monitor: killed by SIGSEGV/);
+    assert.ok(lines.includes("going"), lines.join("\n"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("ocfAgent: every output line reaches the log; an endless line is cut to its tail", async () => {
   const root = await Deno.makeTempDir({ prefix: "vigil-ocf-root-" });
   try {
     await fakeAgent(
       root,
       "Loud",
-      'case "$1" in meta-data) exit 1;; start) exit 42;; esac\n' +
-        // 200 lines of 1 KiB on stdout and some stderr: more than the bound.
-        'i=0; while [ $i -lt 200 ]; do printf "%01024d\\n" 0; i=$((i+1)); done\n' +
-        "echo oops >&2\nexit 0",
+      'case "$1" in meta-data) exit 1;; esac\n' +
+        // 200 lines of 1 KiB on stdout, one on stderr, then 1 MiB without a newline.
+        'i=0; while [ $i -lt 200 ]; do printf "%01024d\\n" $i; i=$((i+1)); done\n' +
+        "echo oops >&2\n" +
+        "head -c 1048576 /dev/zero | tr '\\0' y; printf END\nexit 0",
     );
     const agent = ocfAgent("ocf:test:Loud", { ocfRoot: root })!;
     const lines: string[] = [];
-    const ctx = context(`${root}/state`, {}, lines);
-    assert.equal(await agent.actions.start(ctx), OCF.ERR_GENERIC);
-    assert.match(lines.join("\n"), /exit code 42/);
-    lines.length = 0;
-    assert.equal(await agent.actions.monitor(ctx), OCF.OK);
-    const bytes = new TextEncoder().encode(lines.join("\n")).length;
-    assert.ok(bytes <= MAX_ACTION_OUTPUT_BYTES + 200, `logged ${bytes} bytes`);
-    assert.ok(bytes >= MAX_ACTION_OUTPUT_BYTES - 2048, `logged only ${bytes} bytes`);
-    assert.match(lines.at(-1)!, /output truncated/);
+    assert.equal(await agent.actions.monitor(context(`${root}/state`, {}, lines)), OCF.OK);
+    assert.equal(lines.length, 202, `${lines.length} lines`);
+    assert.equal(lines[0], "0".repeat(1024));
+    assert.equal(lines[199], "199".padStart(1024, "0"));
+    assert.ok(lines.includes("stderr: oops"));
+    const last = lines.at(-1)!;
+    assert.ok(last.startsWith("[line cut] y"), last.slice(0, 40));
+    assert.ok(last.endsWith("yEND"));
+    assert.ok(last.length <= MAX_LINE_BYTES + 20, `${last.length} chars`);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -310,18 +331,17 @@ exit 0`,
     assert.ok(elapsed >= 1000 && elapsed < 4000, `took ${elapsed} ms`);
     assert.match(lines.join("\n"), /aborted.*killing process group/);
     for (const file of ["leader.pid", "sleep.pid"]) {
-      pids.push(Number((await Deno.readTextFile(`${root}/${file}`)).trim()));
+      const pid = readPid(`${root}/${file}`);
+      assert.ok(pid !== undefined, `no PID in ${file}`);
+      pids.push(pid);
     }
-    assert.ok(pids.every((pid) => Number.isInteger(pid) && pid > 1), `pids ${pids}`);
     // Reaping of the orphaned sleep may lag a little: poll, bounded.
     for (let i = 0; i < 40 && pids.some(alive); i++) {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.deepEqual(pids.filter(alive), [], "processes of the group survived");
   } finally {
-    for (const pid of pids) {
-      if (alive(pid)) process.kill(pid, "SIGKILL");
-    }
+    killLeftovers(pids);
     await Deno.remove(root, { recursive: true });
   }
 });
@@ -336,11 +356,131 @@ Deno.test("ocf meta-data reader: durations and odd input", () => {
   assert.equal(parseOcfDuration("-5s"), undefined);
   assert.equal(parseOcfDuration("5 fortnights"), undefined);
   assert.equal(parseOcfDuration("48h"), undefined);
-  assert.deepEqual(parseOcfMetadata("not xml at all"), { actionTimeouts: {} });
+  assert.deepEqual(parseOcfMetadata("not xml at all"), {
+    actionTimeouts: {},
+    actions: [],
+    parameters: [],
+  });
   const meta = parseOcfMetadata(
     `<resource-agent name='X'><version>1.1</version><actions>` +
       `<action name='stop' timeout='2m'/><action name="start" timeout="bogus"/></actions>` +
       `</resource-agent>`,
   );
-  assert.deepEqual(meta, { version: "1.1", actionTimeouts: { stop: 120_000 } });
+  assert.deepEqual(meta, {
+    version: "1.1",
+    actionTimeouts: { stop: 120_000 },
+    actions: ["stop", "start"],
+    parameters: [],
+  });
+});
+
+Deno.test("ocf meta-data reader: parameters, long description and actions", () => {
+  const meta = parseOcfMetadata(`<?xml version="1.0"?>
+<resource-agent name="IPx" version="2.0">
+<longdesc lang="en">Manages a
+  virtual &lt;IP&gt;.</longdesc>
+<shortdesc lang="en">Virtual IP</shortdesc>
+<parameters>
+<parameter name="ip" unique="1" required="1">
+<longdesc lang="en">The address.</longdesc>
+<shortdesc lang="en">IP</shortdesc>
+<content type="string" />
+</parameter>
+<parameter name="cidr_netmask">
+<shortdesc lang="en">Netmask</shortdesc>
+<content type="integer" default="24"/>
+</parameter>
+<parameter name="ip"><shortdesc>duplicate, ignored</shortdesc></parameter>
+<parameter name="flag"/>
+</parameters>
+<actions>
+<action name="start" timeout="20s"/>
+<action name="promote" timeout="10s"/>
+<action name="monitor" timeout="30s" role="Promoted"/>
+<action name="monitor" timeout="20s"/>
+</actions>
+</resource-agent>`);
+  assert.equal(meta.longdesc, "Manages a virtual <IP>.");
+  assert.equal(meta.shortdesc, "Virtual IP");
+  assert.deepEqual(meta.actions, ["start", "promote", "monitor"]);
+  assert.deepEqual(meta.actionTimeouts, { start: 20_000, promote: 10_000, monitor: 20_000 });
+  assert.deepEqual(meta.parameters, [
+    {
+      name: "ip",
+      required: true,
+      unique: true,
+      type: "string",
+      shortdesc: "IP",
+      longdesc: "The address.",
+    },
+    {
+      name: "cidr_netmask",
+      required: false,
+      unique: false,
+      type: "integer",
+      default: "24",
+      shortdesc: "Netmask",
+    },
+    { name: "flag", required: false, unique: false },
+  ]);
+});
+
+Deno.test("ocfAgent: meta-data parameters become the described params schema", async () => {
+  const ocf = await makeOcfRoot();
+  try {
+    const agent = ocfAgent("ocf:vigiltest:Misbehave", { ocfRoot: ocf.root })!;
+    assert.equal(agent.description, "Misbehaving test agent");
+    assert.equal(
+      agent.metadata?.longDescription,
+      "Dummy-like agent for tests; misbehaves on request.",
+    );
+    assert.deepEqual(agent.timeouts, { start: 5_000, stop: 5_000, monitor: 2_000 });
+    // notify is listed in the meta-data, promote and demote are not.
+    assert.equal(typeof agent.actions.notify, "function");
+    assert.equal(agent.actions.promote, undefined);
+    assert.equal(agent.actions.demote, undefined);
+    assert.deepEqual(describeParams(agent.params), [
+      {
+        name: "dir",
+        type: "string",
+        required: false,
+        default: "$HA_RSCTMP",
+        description: "State directory: Directory for state and PID files.",
+      },
+      {
+        name: "flood_bytes",
+        type: "integer",
+        required: false,
+        default: "52428800",
+        description: "Bytes printed by a flooding action",
+      },
+      {
+        name: "exit_code",
+        type: "integer",
+        required: false,
+        default: "42",
+        description: "Exit code of the actions in exit_on",
+      },
+    ]);
+    // Defaults are shown, not filled in (the script applies its own); unlisted params pass.
+    assert.deepEqual(agent.params.parse({ hang: "start" }), { hang: "start" });
+    for (const bad of [{ "bad-name": 1 }, { dir: null }, { dir: "a\0b" }, { x: {} }, 7]) {
+      assert.equal(agent.params.safeParse(bad).success, false, JSON.stringify(bad));
+    }
+  } finally {
+    await ocf.remove();
+  }
+});
+
+Deno.test({
+  name: "ocf Dummy: its meta-data parameters (state, fake) are described",
+  ignore: !dummy,
+  fn: () => {
+    const rows = describeParams(dummy!.params);
+    assert.deepEqual(rows.map((r) => [r.name, r.type, r.required]), [
+      ["state", "string", false],
+      ["fake", "string", false],
+    ]);
+    assert.match(rows[0].description ?? "", /State file/);
+  },
 });

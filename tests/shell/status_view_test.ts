@@ -24,6 +24,7 @@ function doc(overrides: Partial<StatusDocument> = {}): StatusDocument {
       { id: "db", agent: "Dummy", on: [] },
     ],
     lrm: {},
+    lrmDetails: {},
     transition: null,
     version: "0.1.0",
     uptimeMs: 1,
