@@ -22,7 +22,17 @@ import { LinkOpenError } from "./core/daemon/link_set.ts";
 import { runDemo } from "./core/demo/demo.ts";
 import { parseDuration } from "./core/duration.ts";
 import { VERSION } from "./core/version.ts";
+import { type CliCommand, consoleIo, UsageError } from "./core/cli/command.ts";
+import { cibCommand } from "./core/cli/cib_command.ts";
+import { configCommand } from "./core/cli/config_command.ts";
+import { raCommand } from "./core/cli/ra_command.ts";
+import { pluginCommand } from "./core/cli/plugin_command.ts";
+import { CibSourceError } from "./core/cib/cib_source.ts";
+
 import { AuthkeysError } from "./core/wire/authkeys.ts";
+
+/** Subcommands that live in their own files (core/cli/*_command.ts). */
+const COMMANDS: readonly CliCommand[] = [configCommand, cibCommand, raCommand, pluginCommand];
 
 const HELP = `vigil ${VERSION}: a high-availability cluster manager in one binary
 
@@ -33,6 +43,7 @@ Usage:
                                show the cluster as one node sees it (like crm_mon -1)
   vigil demo [--nodes N] [--keepalive D] [--deadtime D]
                                run a local cluster on loopback and fail a service over
+${COMMANDS.map((c) => `  ${c.summary}`).join("\n")}
   vigil --version              print the version
   vigil COMMAND --help         help for one command
 
@@ -85,6 +96,14 @@ async function main(argv: string[]): Promise<number> {
   if (command === "--version" || command === "-V" || command === "version") {
     console.log(`vigil ${VERSION}`);
     return 0;
+  }
+  const registered = COMMANDS.find((c) => c.name === command);
+  if (registered) {
+    if (rest.includes("--help") || rest.includes("-h")) {
+      console.log(registered.help);
+      return 0;
+    }
+    return await registered.run(rest, consoleIo);
   }
   if (!(command in COMMAND_HELP)) {
     console.error(`vigil: unknown command "${command}"\n\n${HELP}`);
@@ -233,15 +252,13 @@ async function demoCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-class UsageError extends Error {}
-
 if (import.meta.main) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e) => {
       const known = e instanceof UsageError || e instanceof ConfigError ||
         e instanceof AuthkeysError ||
-        e instanceof CibFileError || e instanceof PluginError;
+        e instanceof CibFileError || e instanceof PluginError || e instanceof CibSourceError;
       console.error(known || e instanceof LinkOpenError ? `vigil: ${e.message}` : e);
       process.exit(known ? 2 : 1);
     },

@@ -70,8 +70,11 @@ export const failureSchema = z.strictObject({
 
 /** Schema of one node's status. */
 export const nodeStatusSchema = z.strictObject({
-  /** The node is in the cluster membership (Pacemaker's in_ccm). */
-  inMembership: z.boolean().default(false),
+  /**
+   * The node is in the cluster membership (Pacemaker's in_ccm). Absent means the
+   * cluster layer has never seen it, which Pacemaker treats as unclean.
+   */
+  inMembership: z.boolean().optional(),
   /** Its controller is up (Pacemaker's crmd="online"). */
   online: z.boolean().default(false),
   /** Where it is in joining the DC. */
