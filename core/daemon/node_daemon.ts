@@ -149,6 +149,8 @@ export class NodeDaemon {
     const plugins = await loadPluginDirectories(dirs);
     const devices = await loadQuorumDevices(cfg, opts.configFile, plugins);
     mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
+    // The agents' own state directory (AgentContext.stateDir) must exist before any operation.
+    mkdirSync(join(cfg.stateDir, "agents"), { recursive: true, mode: 0o700 });
     const incarnation = nextIncarnation(cfg.stateDir, Date.now());
     const daemon = new NodeDaemon(opts, keyring, incarnation, devices, plugins);
     // A broken plugin file must not keep the node down: it is reported, the rest load.
