@@ -66,8 +66,13 @@ export const KILL_GRACE_MS = 500;
 /** Longest line passed to `ctx.log`, in bytes (approximately: counted in UTF-16 units). */
 export const MAX_LINE_BYTES = 64 * 1024;
 
-/** How long to wait for the output pipes after the script exited (a daemon may hold them). */
-const PIPE_DRAIN_MS = 200;
+/**
+ * How long to wait for the output pipes after the script exited. A daemon the script
+ * started (IPaddr2's background send_arp) may hold them open; output the script wrote
+ * before exiting is already in the pipe and arrives within this. It is on the failover
+ * path (every start waits it), so it is short.
+ */
+const PIPE_DRAIN_MS = 25;
 
 /** How long to wait for the leader to go after SIGKILL before settling anyway. */
 const REAP_WAIT_MS = 2_000;
