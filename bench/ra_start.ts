@@ -9,7 +9,7 @@
  *    - ocf:heartbeat:IPaddr2 (Debian's resource-agents) through the OCF adapter, run by
  *      the same worker in the same namespace; and the script alone, spawned under
  *      `ip netns exec` with its output discarded (wall time), which separates the script's
- *      own time from the adapter's (the adapter waits up to 200 ms for output pipes that
+ *      own time from the adapter's (the adapter waits up to 25 ms for output pipes that
  *      IPaddr2's background send_arp keeps open).
  * 2. one monitor operation through the OperationExecutor: the TypeScript `Dummy` vs the
  *    OCF script ocf:heartbeat:Dummy (a fork and a shell per call), N trials each.

@@ -185,7 +185,8 @@ export function lsbAgent(
     ctx: AgentContext<LsbParams>,
   ): Promise<ScriptResult> =>
     await runScript(
-      { path, args: [argument], env: plainScriptEnv() },
+      // Every line goes to ctx.log: the LRM's executor keeps the tail, the useful end.
+      { path, args: [argument], env: plainScriptEnv(), maxLogBytes: Infinity },
       { signal: ctx.signal, log: ctx.log },
     );
 

@@ -3,10 +3,10 @@
  * resource-agents package at `/usr/lib/ocf/resource.d/heartbeat/Dummy`) to Vigil's
  * resource-agent contract.
  *
- * Each action runs the script with the action name as its argument, in its own process
- * group, with the OCF environment (`OCF_ROOT`, `OCF_RESKEY_<param>`,
- * `OCF_RESKEY_CRM_meta_timeout` from the operation's timeout, `OCF_CHECK_LEVEL` from the
- * monitor's depth, `HA_RSCTMP`, ...). When the operation's signal aborts (timeout), the
+ * Each action runs the script (through `runScript` of ra/script_runner.ts) with the action
+ * name as its argument, in its own process group, with the OCF environment (`OCF_ROOT`,
+ * `OCF_RESKEY_<param>`, `OCF_RESKEY_CRM_meta_timeout` from the operation's timeout,
+ * `OCF_CHECK_LEVEL` from the monitor's depth, `HA_RSCTMP`, ...). When the operation's signal aborts (timeout), the
  * whole group is sent SIGTERM, then SIGKILL after a short grace, so helper processes the
  * script started die with it.
  *
@@ -17,7 +17,9 @@
  *
  * Output goes to `ctx.log` line by line as it comes, however much there is (the LRM keeps
  * the tail); a line without end is cut to its last {@link MAX_LINE_BYTES} bytes, so memory
- * stays bounded even for an agent that prints megabytes without a newline.
+ * stays bounded even for an agent that prints megabytes without a newline. After the
+ * script exits, its output pipes are drained only briefly (a daemon it started, such as
+ * IPaddr2's send_arp, may hold them).
  *
  * The `meta-data` is read once, when the definition is built: default timeouts, version,
  * descriptions, the optional actions it lists (`promote`, `demote`, `notify`) and its
@@ -32,8 +34,7 @@
  * @module
  */
 
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import process from "node:process";
 import { z } from "zod";
@@ -44,6 +45,11 @@ import {
   type OcfParameter,
   parseOcfMetadata,
 } from "./ocf_metadata.ts";
+import { isExecutableFile } from "./agent_tools.ts";
+import { MAX_LINE_BYTES, runScript, scriptPath } from "./script_runner.ts";
+
+/** Longest line passed to `ctx.log` (from ra/script_runner.ts, which cuts the lines). */
+export { MAX_LINE_BYTES };
 
 /** The standard location of OCF agents on Linux. */
 const STANDARD_OCF_ROOT = "/usr/lib/ocf";
@@ -59,23 +65,6 @@ export const DEFAULT_OCF_TIMEOUT_MS = 20_000;
 
 /** How long the `meta-data` call may take while the definition is built, in ms. */
 export const METADATA_TIMEOUT_MS = 5_000;
-
-/** Grace between SIGTERM and SIGKILL of an aborted action's process group, in ms. */
-export const KILL_GRACE_MS = 500;
-
-/** Longest line passed to `ctx.log`, in bytes (approximately: counted in UTF-16 units). */
-export const MAX_LINE_BYTES = 64 * 1024;
-
-/**
- * How long to wait for the output pipes after the script exited. A daemon the script
- * started (IPaddr2's background send_arp) may hold them open; output the script wrote
- * before exiting is already in the pipe and arrives within this. It is on the failover
- * path (every start waits it), so it is short.
- */
-const PIPE_DRAIN_MS = 25;
-
-/** How long to wait for the leader to go after SIGKILL before settling anyway. */
-const REAP_WAIT_MS = 2_000;
 
 /** A provider or type: a plain file name, so it can never walk out of `resource.d`. */
 const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
@@ -192,16 +181,6 @@ const SCRIPT_ACTION = {
 
 type ScriptAction = keyof typeof SCRIPT_ACTION;
 
-function isExecutableFile(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The environment every call of the script gets (without per-resource variables). */
 function baseEnv(root: string, spec: OcfSpec): Record<string, string> {
   const env: Record<string, string> = {
@@ -211,9 +190,8 @@ function baseEnv(root: string, spec: OcfSpec): Record<string, string> {
     OCF_RESOURCE_PROVIDER: spec.provider,
     OCF_RA_VERSION_MAJOR: "1",
     OCF_RA_VERSION_MINOR: "0",
+    PATH: scriptPath(),
   };
-  const path = process.env.PATH;
-  if (path !== undefined) env.PATH = path;
   return env;
 }
 
@@ -236,133 +214,33 @@ function readMetadata(script: string, env: Record<string, string>): OcfMetadata 
 }
 
 /**
- * Splits a byte stream into lines for `log`. Every complete line is forwarded (whoever
- * logs keeps what it wants: the LRM keeps the tail); an unfinished line longer than
- * {@link MAX_LINE_BYTES} keeps only its end, so memory is bounded whatever the script prints.
+ * Runs the script once with `argument` and resolves with its exit code, raw whatever it is
+ * (ERR_GENERIC when the operation was aborted: the process group was killed). Every output
+ * line reaches `ctx.log` (the LRM keeps the tail).
+ *
+ * @throws Error when the script could not be started or was killed by a signal nobody
+ *   here sent (`monitor: killed by SIGSEGV`)
  */
-class LineLog {
-  #partial = "";
-  #decoder = new TextDecoder();
-  #cut = false;
-
-  constructor(
-    private readonly prefix: string,
-    private readonly log: (line: string) => void,
-  ) {}
-
-  write(chunk: Uint8Array): void {
-    const lines = (this.#partial + this.#decoder.decode(chunk, { stream: true })).split("\n");
-    this.#partial = lines.pop() ?? "";
-    for (const line of lines) this.#emit(line);
-    if (this.#partial.length > MAX_LINE_BYTES) {
-      this.#partial = this.#partial.slice(-MAX_LINE_BYTES);
-      this.#cut = true;
-    }
+async function runOcfScript(
+  script: string,
+  argument: string,
+  env: Record<string, string>,
+  ctx: AgentContext<OcfParams>,
+): Promise<number> {
+  const result = await runScript(
+    { path: script, args: [argument], env, captureStdoutBytes: 0, maxLogBytes: Infinity },
+    { signal: ctx.signal, log: ctx.log },
+  );
+  switch (result.outcome) {
+    case "exited":
+      return result.code;
+    case "aborted":
+      return OCF.ERR_GENERIC;
+    case "killed":
+      throw new Error(`${argument}: killed by ${result.signal}`);
+    case "spawn-error":
+      throw new Error(`cannot run ${script}: ${result.message}`);
   }
-
-  /** Flushes the last unfinished line. */
-  end(): void {
-    const rest = this.#partial + this.#decoder.decode();
-    this.#partial = "";
-    if (rest) this.#emit(rest);
-  }
-
-  #emit(line: string): void {
-    const mark = this.#cut ? "[line cut] " : "";
-    this.#cut = false;
-    this.log(this.prefix + mark + line);
-  }
-}
-
-/** Sends `signal` to the process group led by `child`; a gone group is not an error. */
-function killGroup(child: ChildProcess, signal: "SIGTERM" | "SIGKILL"): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
-
-/** What one run of the script needs besides the context. */
-interface RunSpec {
-  script: string;
-  argument: string;
-  env: Record<string, string>;
-}
-
-/**
- * Runs the script once and resolves with its exit code (raw, whatever it is). On abort,
- * kills the process group (SIGTERM, then SIGKILL after {@link KILL_GRACE_MS}) and resolves
- * with ERR_GENERIC once the leader is gone (bounded). Rejects when the script could not be
- * started or was killed by a signal nobody here sent.
- */
-function runScript(run: RunSpec, ctx: AgentContext<OcfParams>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    if (ctx.signal.aborted) {
-      resolve(OCF.ERR_GENERIC);
-      return;
-    }
-    const out = new LineLog("", ctx.log);
-    const err = new LineLog("stderr: ", ctx.log);
-    // detached: the script leads a new process group, so the group can be killed at once.
-    const child = spawn(run.script, [run.argument], {
-      env: run.env,
-      cwd: "/",
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let settled = false;
-    let exited = false;
-    const timers: Array<ReturnType<typeof setTimeout>> = [];
-    const later = (ms: number, fn: () => void) => timers.push(setTimeout(fn, ms));
-
-    const settle = (ending: { rc: number } | { error: Error }) => {
-      if (settled) return;
-      settled = true;
-      for (const t of timers) clearTimeout(t);
-      ctx.signal.removeEventListener("abort", onAbort);
-      out.end();
-      err.end();
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-      if ("rc" in ending) resolve(ending.rc);
-      else reject(ending.error);
-    };
-    const onAbort = () => {
-      ctx.log(`${run.argument}: aborted (${String(ctx.signal.reason)}); killing process group`);
-      killGroup(child, "SIGTERM");
-      later(KILL_GRACE_MS, () => killGroup(child, "SIGKILL"));
-      // Bound the wait even if the leader somehow never goes (stuck in the kernel).
-      later(KILL_GRACE_MS + REAP_WAIT_MS, () => settle({ rc: OCF.ERR_GENERIC }));
-    };
-    ctx.signal.addEventListener("abort", onAbort, { once: true });
-
-    child.stdout?.on("data", (chunk: Uint8Array) => out.write(chunk));
-    child.stderr?.on("data", (chunk: Uint8Array) => err.write(chunk));
-    child.on("error", (e) => {
-      // Also emitted for a failed kill; only a failure to start ends the run.
-      if (exited || child.pid !== undefined) return;
-      settle({ error: new Error(`cannot run ${run.script}: ${e.message}`) });
-    });
-    const ending = (code: number | null, signal: string | null) => {
-      if (ctx.signal.aborted) return { rc: OCF.ERR_GENERIC };
-      if (code === null) {
-        return { error: new Error(`${run.argument}: killed by ${signal ?? "a signal"}`) };
-      }
-      return { rc: code };
-    };
-    child.on("close", (code, signal) => settle(ending(code, signal)));
-    child.on("exit", (code, signal) => {
-      exited = true;
-      if (ctx.signal.aborted) {
-        // The leader is dead; make sure the rest of the group follows before settling.
-        killGroup(child, "SIGKILL");
-      }
-      // A daemon started by `start` may keep the pipes open forever: do not wait for it.
-      later(PIPE_DRAIN_MS, () => settle(ending(code, signal)));
-    });
-  });
 }
 
 /**
@@ -417,7 +295,7 @@ export function ocfAgent(
     for (const [key, value] of Object.entries(ctx.params)) {
       if (value !== undefined) runEnv[`OCF_RESKEY_${key}`] = String(value);
     }
-    return await runScript({ script, argument, env: runEnv }, ctx);
+    return await runOcfScript(script, argument, runEnv, ctx);
   };
 
   // Promotable agents list promote/demote; notify-aware ones list notify.

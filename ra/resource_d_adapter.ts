@@ -269,7 +269,13 @@ export function resourceDAgent(
       };
     }
     return await runScript(
-      { path, args: [...resourceDArgs(ctx.params), action], env: { ...env, HA_RSCTMP: rscTmp } },
+      {
+        path,
+        args: [...resourceDArgs(ctx.params), action],
+        env: { ...env, HA_RSCTMP: rscTmp },
+        // Every line goes to ctx.log: the LRM's executor keeps the tail, the useful end.
+        maxLogBytes: Infinity,
+      },
       { signal: ctx.signal, log: ctx.log },
     );
   };

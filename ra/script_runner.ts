@@ -1,8 +1,13 @@
 /**
- * Runs one resource-agent script (an LSB init script, a Heartbeat resource.d script, ...)
- * the way an LRM must: in its own process group, with a fixed environment, output passed
- * line by line to the operation's log (bounded), and — when the operation's signal aborts
- * (its timeout) — the whole process group killed: SIGTERM, then SIGKILL after a grace.
+ * Runs one resource-agent script (an OCF agent, an LSB init script, a Heartbeat
+ * resource.d script) the way an LRM must: in its own process group, with a fixed
+ * environment, output passed line by line to the operation's log as it comes, and — when
+ * the operation's signal aborts (its timeout) — the whole process group killed: SIGTERM,
+ * then SIGKILL after a grace.
+ *
+ * Memory stays bounded whatever the script prints: a line without end keeps only its last
+ * {@link MAX_LINE_BYTES}, and a run passes at most `maxLogBytes` to the log (by default
+ * {@link MAX_SCRIPT_LOG_BYTES}; unlimited for a caller whose log keeps the tail).
  *
  * The runner reports what happened (exit code, killing signal, abort, spawn error) and the
  * first bytes of stdout; turning that into an OCF code is each adapter's business.
@@ -30,14 +35,25 @@ export { isExecutableFile } from "./agent_tools.ts";
 /** Grace between SIGTERM and SIGKILL of an aborted script's process group, in ms. */
 export const SCRIPT_KILL_GRACE_MS = 500;
 
-/** Most bytes of script output (stdout and stderr together) passed to `log` per run. */
+/**
+ * Most bytes of script output (stdout and stderr together) passed to `log` per run unless
+ * {@link ScriptSpec.maxLogBytes} says otherwise.
+ */
 export const MAX_SCRIPT_LOG_BYTES = 64 * 1024;
+
+/** Longest line passed to `log`, in bytes (approximately: counted in UTF-16 units). */
+export const MAX_LINE_BYTES = 64 * 1024;
 
 /** Most bytes of stdout kept in {@link ScriptResult.stdout} by default. */
 export const DEFAULT_STDOUT_CAPTURE_BYTES = 16 * 1024;
 
-/** How long to wait for the output pipes after the script exited (a daemon may hold them). */
-const PIPE_DRAIN_MS = 200;
+/**
+ * How long to wait for the output pipes after the script exited. A daemon the script
+ * started (IPaddr2's background send_arp, an init script's server) may hold them open;
+ * output the script wrote before exiting is already in the pipe and arrives within this.
+ * It is on the failover path (every start waits it), so it is short.
+ */
+const PIPE_DRAIN_MS = 25;
 
 /** How long to wait for the group leader to die after SIGKILL before giving up on it. */
 const REAP_WAIT_MS = 2_000;
@@ -57,6 +73,12 @@ export interface ScriptSpec {
   cwd?: string;
   /** Most stdout bytes kept in the result; default {@link DEFAULT_STDOUT_CAPTURE_BYTES}. */
   captureStdoutBytes?: number;
+  /**
+   * Most output bytes passed to `log` (the rest is dropped and the drop noted); default
+   * {@link MAX_SCRIPT_LOG_BYTES}. `Infinity` passes every line, for a log that keeps the
+   * tail itself (the LRM's).
+   */
+  maxLogBytes?: number;
 }
 
 /** The operation the script runs for: where it logs and what aborts it. */
@@ -136,10 +158,15 @@ export function scriptExitCode(
   }
 }
 
-/** Splits a byte stream into lines for `log`, forwarding at most `budget.bytes` bytes. */
-class BoundedLineLog {
+/**
+ * Splits a byte stream into lines for `log`, forwarding at most `budget.bytes` bytes (a
+ * budget stdout and stderr share). An unfinished line longer than {@link MAX_LINE_BYTES}
+ * keeps only its end, so memory is bounded even with an unlimited budget.
+ */
+class LineLog {
   #partial = "";
   #decoder = new TextDecoder();
+  #cut = false;
   #dropped = false;
 
   constructor(
@@ -153,23 +180,33 @@ class BoundedLineLog {
       this.#dropped = true;
       return;
     }
-    const take = chunk.subarray(0, this.budget.bytes);
+    const take = chunk.length <= this.budget.bytes ? chunk : chunk.subarray(0, this.budget.bytes);
     if (take.length < chunk.length) this.#dropped = true;
     this.budget.bytes -= take.length;
     const lines = (this.#partial + this.#decoder.decode(take, { stream: true })).split("\n");
     this.#partial = lines.pop() ?? "";
-    for (const line of lines) this.log(this.prefix + line);
+    for (const line of lines) this.#emit(line);
+    if (this.#partial.length > MAX_LINE_BYTES) {
+      this.#partial = this.#partial.slice(-MAX_LINE_BYTES);
+      this.#cut = true;
+    }
   }
 
-  /** Flushes the last partial line and notes dropped output, once. */
-  end(): void {
+  /** Flushes the last unfinished line and notes dropped output, once. */
+  end(maxLogBytes: number): void {
     const rest = this.#partial + this.#decoder.decode();
     this.#partial = "";
-    if (rest) this.log(this.prefix + rest);
+    if (rest) this.#emit(rest);
     if (this.#dropped) {
-      this.log(`${this.prefix}[output truncated at ${MAX_SCRIPT_LOG_BYTES} bytes]`);
+      this.log(`${this.prefix}[output truncated at ${maxLogBytes} bytes]`);
       this.#dropped = false;
     }
+  }
+
+  #emit(line: string): void {
+    const mark = this.#cut ? "[line cut] " : "";
+    this.#cut = false;
+    this.log(this.prefix + mark + line);
   }
 }
 
@@ -213,15 +250,17 @@ export function runScript(spec: ScriptSpec, io: ScriptIo): Promise<ScriptResult>
   if (spec.args.length > MAX_ARGS) {
     throw new RangeError(`too many script arguments: ${spec.args.length} > ${MAX_ARGS}`);
   }
+  const maxLogBytes = spec.maxLogBytes ?? MAX_SCRIPT_LOG_BYTES;
+  if (!(maxLogBytes > 0)) throw new RangeError(`maxLogBytes must be > 0: ${maxLogBytes}`);
   const capture = new HeadCapture(spec.captureStdoutBytes ?? DEFAULT_STDOUT_CAPTURE_BYTES);
   return new Promise((resolve) => {
     if (io.signal.aborted) {
       resolve({ outcome: "aborted", stdout: "" });
       return;
     }
-    const budget = { bytes: MAX_SCRIPT_LOG_BYTES };
-    const out = new BoundedLineLog("", budget, io.log);
-    const err = new BoundedLineLog("stderr: ", budget, io.log);
+    const budget = { bytes: maxLogBytes };
+    const out = new LineLog("", budget, io.log);
+    const err = new LineLog("stderr: ", budget, io.log);
     const child = spawn(spec.path, [...spec.args], {
       env: spec.env,
       cwd: spec.cwd ?? "/",
@@ -244,15 +283,16 @@ export function runScript(spec: ScriptSpec, io: ScriptIo): Promise<ScriptResult>
       settled = true;
       for (const t of timers) clearTimeout(t);
       io.signal.removeEventListener("abort", onAbort);
-      out.end();
-      err.end();
+      out.end(maxLogBytes);
+      err.end(maxLogBytes);
       child.stdout?.destroy();
       child.stderr?.destroy();
       resolve({ ...ending, stdout: capture.text() });
     };
     const onAbort = () => {
       if (child.pid === undefined) return;
-      io.log(`${spec.args.at(-1) ?? "run"}: aborted; killing process group ${child.pid}`);
+      const why = String(io.signal.reason);
+      io.log(`${spec.args.at(-1) ?? "run"}: aborted (${why}); killing process group ${child.pid}`);
       killProcessGroup(child.pid, "SIGTERM");
       later(SCRIPT_KILL_GRACE_MS, () => killProcessGroup(child.pid!, "SIGKILL"));
       // Bound the wait even if the leader somehow never dies (e.g. stuck in the kernel).

@@ -14,8 +14,11 @@
  * @module
  */
 
+import { OCF } from "../../plugins/resource_agent.ts";
+
 /**
- * Every OCF code by name (the names of OCF 1.1, `ocf_exitcodes`).
+ * Every OCF code by name (the names of OCF 1.1, `ocf_exitcodes`): the contract's
+ * {@link OCF} (0 to 7) and the codes it leaves out.
  *
  * - `RUNNING_PROMOTED` (8): `monitor` of a promotable resource found it running promoted.
  * - `FAILED_PROMOTED` (9): the promoted instance has failed.
@@ -23,14 +26,7 @@
  *   a success for `monitor`, not a failure.
  */
 export const OCF_CODES = {
-  OK: 0,
-  ERR_GENERIC: 1,
-  ERR_ARGS: 2,
-  ERR_UNIMPLEMENTED: 3,
-  ERR_PERM: 4,
-  ERR_INSTALLED: 5,
-  ERR_CONFIGURED: 6,
-  NOT_RUNNING: 7,
+  ...OCF,
   RUNNING_PROMOTED: 8,
   FAILED_PROMOTED: 9,
   DEGRADED: 190,

@@ -282,6 +282,33 @@ Deno.test("ocfAgent: every output line reaches the log; an endless line is cut t
   }
 });
 
+Deno.test("ocfAgent: a daemon holding the output pipes does not hold up the action", async () => {
+  const root = await Deno.makeTempDir({ prefix: "vigil-ocf-root-" });
+  const pidFile = `${root}/state/ocf-rsctmp/daemon.pid`;
+  try {
+    // Like IPaddr2's background send_arp: the started helper inherits stdout and stderr.
+    await fakeAgent(
+      root,
+      "Daemon",
+      'case "$1" in meta-data) exit 1;; esac\n' +
+        'echo before; sleep 30 & echo $! > "$HA_RSCTMP/daemon.pid"; exit 0',
+    );
+    const agent = ocfAgent("ocf:test:Daemon", { ocfRoot: root })!;
+    const lines: string[] = [];
+    const started = performance.now();
+    assert.equal(await agent.actions.start(context(`${root}/state`, {}, lines)), OCF.OK);
+    const tookMs = performance.now() - started;
+    assert.ok(tookMs < 1_000, `start took ${tookMs.toFixed(0)} ms`);
+    assert.ok(lines.includes("before"), lines.join("\n"));
+    const pid = readPid(pidFile);
+    assert.ok(pid !== undefined && alive(pid), "the daemon is left running");
+  } finally {
+    const pid = readPid(pidFile);
+    if (pid !== undefined && alive(pid)) process.kill(pid, "SIGKILL");
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("ocfAgent: a hanging action is aborted at its timeout and its process group killed", async () => {
   const root = await Deno.makeTempDir({ prefix: "vigil-ocf-root-" });
   const pids: number[] = [];
