@@ -206,6 +206,24 @@ interface Nvpair {
   xpath: string;
 }
 
+/** An element with its XPath-like location. */
+interface Located {
+  element: XmlElement;
+  xpath: string;
+}
+
+/**
+ * How one XML attribute becomes one field of a raw object: `parse` gives the
+ * field's value, or undefined when the text is not valid; then `invalid` says
+ * why in a report (the field is left unset).
+ */
+interface AttributeMapping {
+  attr: string;
+  field: string;
+  parse: (text: string) => unknown;
+  invalid?: (text: string) => string;
+}
+
 /** A resource as built: the raw object and where it came from. */
 interface RawResource {
   raw: Raw;
@@ -213,8 +231,10 @@ interface RawResource {
   members: RawResource[];
 }
 
-/** A class, provider or type of a resource agent (`external/ssh` too; no ':' or blanks). */
-const AGENT_WORD = /^[^:\s]+$/;
+/** Whether `word` is a class, provider or type of a resource agent (`external/ssh` too). */
+function isAgentWord(word: string | undefined): word is string {
+  return word !== undefined && /^[^:\s]+$/.test(word);
+}
 
 /** Most errors listed in one CibImportError message. */
 const MAX_ERRORS_SHOWN = 20;
@@ -298,9 +318,44 @@ const DEFAULTED_META = ["priority", "isManaged", "multipleActive"] as const;
 const MULTIPLE_ACTIVE = new Set(["stop_start", "stop_only", "block", "stop_unexpected"]);
 const REQUIRES = new Set(["nothing", "quorum", "fencing", "unfencing"]);
 const ON_FAIL = new Set(["ignore", "block", "stop", "restart", "fence", "standby", "demote"]);
+const STONITH_ACTIONS = new Set(["reboot", "off"]);
 const NO_QUORUM_POLICY = new Set(["stop", "freeze", "ignore", "demote", "suicide"]);
 const EXPRESSION_TYPES = new Set(["string", "integer", "number", "version"]);
 const JOIN_STATES = new Set(["member", "down", "pending", "banned"]);
+const EXPECTED_STATES = new Set(["member", "down"]);
+const RESOURCE_DISCOVERY = new Set(["always", "never", "exclusive"]);
+const BOOLEAN_OPS = new Set(["and", "or"]);
+
+/** Boolean cluster options: Pacemaker's name to Vigil's field and the value for a non-boolean. */
+const BOOLEAN_OPTIONS: ReadonlyMap<string, readonly [keyof ClusterOptions, boolean]> = new Map([
+  ["stonith-enabled", ["stonithEnabled", true]],
+  ["symmetric-cluster", ["symmetricCluster", true]],
+  ["start-failure-is-fatal", ["startFailureIsFatal", true]],
+  ["stop-orphan-resources", ["stopOrphanResources", true]],
+  ["stop-all-resources", ["stopAllResources", false]],
+  ["maintenance-mode", ["maintenanceMode", false]],
+]);
+
+/** `rsc_defaults` meta attributes that are cluster options in Vigil, to their fields. */
+const RSC_DEFAULT_OPTIONS: ReadonlyMap<string, keyof ClusterOptions> = new Map([
+  ["resource-stickiness", "stickiness"],
+  ["migration-threshold", "migrationThreshold"],
+  ["failure-timeout", "failureTimeoutMs"],
+]);
+
+/** The same options under their old `crm_config` names (used where rsc_defaults is silent). */
+const LEGACY_OPTIONS: ReadonlyMap<string, keyof ClusterOptions> = new Map([
+  ["default-resource-stickiness", "stickiness"],
+  ["migration-threshold", "migrationThreshold"],
+  ["failure-timeout", "failureTimeoutMs"],
+]);
+
+/** Constraint elements Vigil supports, to their list in the configuration. */
+const CONSTRAINT_LISTS: ReadonlyMap<string, "locations" | "colocations" | "orders"> = new Map([
+  ["rsc_location", "locations"],
+  ["rsc_colocation", "colocations"],
+  ["rsc_order", "orders"],
+]);
 
 /** Notes for status bookkeeping attributes Vigil does not keep. */
 const STATUS_ATTRIBUTE_NOTES: Readonly<Record<string, string>> = {
@@ -368,19 +423,18 @@ class PacemakerImporter {
     ]);
     const validateWith = root.attributes["validate-with"];
     if (validateWith !== undefined && !/^(pacemaker-[1-9]|none$)/.test(validateWith)) {
-      this.report(
-        "value",
-        "validate-with",
+      this.reportValue(
         root,
-        rootPath + "/@validate-with",
+        rootPath,
+        "validate-with",
         `schema "${validateWith}" is older than pacemaker-1.0; read as if current`,
       );
     }
     const doc: Raw = {
       version: {
-        adminEpoch: this.integer(root.attributes.admin_epoch ?? "0"),
-        epoch: this.integer(root.attributes.epoch ?? "0"),
-        numUpdates: this.integer(root.attributes.num_updates ?? "0"),
+        adminEpoch: integerOrNaN(root.attributes.admin_epoch ?? "0"),
+        epoch: integerOrNaN(root.attributes.epoch ?? "0"),
+        numUpdates: integerOrNaN(root.attributes.num_updates ?? "0"),
       },
     };
     this.at(["version"], root, rootPath);
@@ -415,7 +469,7 @@ class PacemakerImporter {
     }
     const executionDate = root.attributes["execution-date"];
     if (executionDate !== undefined) {
-      statusRaw.executionDate = this.integer(executionDate);
+      statusRaw.executionDate = integerOrNaN(executionDate);
       this.at(["status", "executionDate"], root, rootPath + "/@execution-date");
     }
     doc.status = statusRaw;
@@ -493,54 +547,31 @@ class PacemakerImporter {
     const pairs = this.readSets(el, xpath, "cluster_property_set", "cib-bootstrap-options");
     for (const [name, nv] of pairs) {
       const v = nv.value;
-      const path = ["config", "options"];
+      const boolean = BOOLEAN_OPTIONS.get(name);
+      if (boolean !== undefined) {
+        const [field, fallback] = boolean;
+        options[field] = this.boolean(v, nv.element, nv.xpath, fallback);
+        this.at(["config", "options", field], nv.element, nv.xpath);
+        continue;
+      }
+      const legacyField = LEGACY_OPTIONS.get(name);
+      if (legacyField !== undefined) {
+        const value = this.optionValue(legacyField, nv, name);
+        if (value !== undefined) legacy[legacyField] = value;
+        continue;
+      }
       switch (name) {
-        case "stonith-enabled":
-          options.stonithEnabled = this.boolean(v, nv.element, nv.xpath, true);
-          this.at([...path, "stonithEnabled"], nv.element, nv.xpath);
-          break;
         case "stonith-action": {
-          const action = v.trim().toLowerCase();
-          if (action === "reboot" || action === "off") options.stonithAction = action;
-          else if (action === "poweroff") options.stonithAction = "off";
-          else this.invalid(nv, name, "reboot");
+          const action = normalized(v) === "poweroff" ? "off" : normalized(v);
+          const valid = this.valid(nv, name, oneOf(STONITH_ACTIONS)(action), "reboot");
+          if (valid !== undefined) options.stonithAction = valid;
           break;
         }
         case "no-quorum-policy": {
-          const policy = v.trim().toLowerCase();
-          if (NO_QUORUM_POLICY.has(policy)) options.noQuorumPolicy = policy;
-          else this.invalid(nv, name, "stop");
+          const policy = this.valid(nv, name, oneOf(NO_QUORUM_POLICY)(v), "stop");
+          if (policy !== undefined) options.noQuorumPolicy = policy;
           break;
         }
-        case "symmetric-cluster":
-          options.symmetricCluster = this.boolean(v, nv.element, nv.xpath, true);
-          break;
-        case "start-failure-is-fatal":
-          options.startFailureIsFatal = this.boolean(v, nv.element, nv.xpath, true);
-          break;
-        case "stop-orphan-resources":
-          options.stopOrphanResources = this.boolean(v, nv.element, nv.xpath, true);
-          break;
-        case "stop-all-resources":
-          options.stopAllResources = this.boolean(v, nv.element, nv.xpath, false);
-          break;
-        case "maintenance-mode":
-          options.maintenanceMode = this.boolean(v, nv.element, nv.xpath, false);
-          break;
-        case "default-resource-stickiness": {
-          const score = this.score(nv, name);
-          if (score !== undefined) legacy.stickiness = score;
-          break;
-        }
-        case "migration-threshold": {
-          const threshold = this.threshold(nv, name);
-          if (threshold !== undefined) legacy.migrationThreshold = threshold;
-          break;
-        }
-        case "failure-timeout":
-          legacy.failureTimeoutMs = v;
-          this.at(["config", "options", "failureTimeoutMs"], nv.element, nv.xpath);
-          break;
         default:
           this.report(
             "nvpair",
@@ -566,41 +597,37 @@ class PacemakerImporter {
     this.checkChildren(el, xpath, ["meta_attributes"]);
     const pairs = this.readSets(el, xpath, "meta_attributes");
     for (const [name, nv] of pairs) {
-      switch (name) {
-        case "resource-stickiness": {
-          const score = this.score(nv, name);
-          if (score !== undefined) {
-            options.stickiness = score;
-            fromDefaults.add("stickiness");
-          }
-          break;
+      const field = RSC_DEFAULT_OPTIONS.get(name);
+      if (field !== undefined) {
+        const value = this.optionValue(field, nv, name);
+        if (value !== undefined) {
+          options[field] = value;
+          fromDefaults.add(field);
         }
-        case "migration-threshold": {
-          const threshold = this.threshold(nv, name);
-          if (threshold !== undefined) {
-            options.migrationThreshold = threshold;
-            fromDefaults.add("migrationThreshold");
-          }
-          break;
-        }
-        case "failure-timeout":
-          options.failureTimeoutMs = nv.value;
-          fromDefaults.add("failureTimeoutMs");
-          this.at(["config", "options", "failureTimeoutMs"], nv.element, nv.xpath);
-          break;
-        default:
-          if (COMMON_META.has(name)) {
-            Object.assign(resourceDefaults, this.meta(new Map([[name, nv]]), "primitive"));
-          } else {
-            this.report(
-              "nvpair",
-              name,
-              nv.element,
-              nv.xpath,
-              `resource default ${name} is not supported`,
-            );
-          }
+      } else if (COMMON_META.has(name)) {
+        Object.assign(resourceDefaults, this.meta(new Map([[name, nv]]), "primitive"));
+      } else {
+        this.report(
+          "nvpair",
+          name,
+          nv.element,
+          nv.xpath,
+          `resource default ${name} is not supported`,
+        );
       }
+    }
+  }
+
+  /** A stickiness, migration-threshold or failure-timeout option; undefined (reported) if invalid. */
+  private optionValue(field: keyof ClusterOptions, nv: Nvpair, name: string): unknown {
+    switch (field) {
+      case "stickiness":
+        return this.score(nv, name);
+      case "migrationThreshold":
+        return this.threshold(nv, name);
+      default:
+        this.at(["config", "options", field], nv.element, nv.xpath);
+        return nv.value;
     }
   }
 
@@ -772,13 +799,10 @@ class PacemakerImporter {
     this.checkAttributes(el, xpath, ["id", "class", "provider", "type"]);
     this.checkChildren(el, xpath, ["instance_attributes", "meta_attributes", "operations"]);
     if (a.id === undefined) throw this.error(el, xpath, "a primitive needs an id");
-    const word = AGENT_WORD;
-    if (
-      a.class === undefined || a.type === undefined || !word.test(a.class) || !word.test(a.type)
-    ) {
+    if (!isAgentWord(a.class) || !isAgentWord(a.type)) {
       throw this.error(el, xpath, `primitive "${a.id}" needs a class and a type`);
     }
-    if (a.class === "ocf" && (a.provider === undefined || !word.test(a.provider))) {
+    if (a.class === "ocf" && !isAgentWord(a.provider)) {
       throw this.error(el, xpath, `ocf primitive "${a.id}" needs a provider`);
     }
     this.at(key, el, xpath);
@@ -789,13 +813,9 @@ class PacemakerImporter {
     }
     const meta = this.meta(this.readSets(el, xpath, "meta_attributes"), "primitive", key);
     const operations: Raw[] = [];
-    for (const ops of this.children(el, xpath, "operations")) {
-      this.checkAttributes(ops.element, ops.xpath, ["id"]);
-      this.checkChildren(ops.element, ops.xpath, ["op"]);
-      for (const op of this.children(ops.element, ops.xpath, "op")) {
-        const raw = this.operation(op.element, op.xpath, [...key, "operations", operations.length]);
-        if (raw) operations.push(raw);
-      }
+    for (const op of this.descendants(el, xpath, ["operations", "op"])) {
+      const raw = this.operation(op.element, op.xpath, [...key, "operations", operations.length]);
+      if (raw) operations.push(raw);
     }
     return {
       kind: "primitive",
@@ -836,34 +856,17 @@ class PacemakerImporter {
     if (a.name === undefined) throw this.error(el, xpath, "an op needs a name");
     this.at(key, el, xpath);
     const op: Raw = { name: a.name, intervalMs: a.interval ?? "0" };
-    if (a.id !== undefined) op.id = a.id;
-    if (a.timeout !== undefined) op.timeoutMs = a.timeout;
-    if (a["on-fail"] !== undefined) {
-      const onFail = a["on-fail"].trim().toLowerCase();
-      if (ON_FAIL.has(onFail)) op.onFail = onFail;
-      else {
-        this.report(
-          "value",
-          "on-fail",
-          el,
-          xpath + "/@on-fail",
-          `on-fail="${a["on-fail"]}" is not supported; the action's default applies`,
-        );
-      }
-    }
-    if (a.role !== undefined) {
-      const role = ROLE_NAMES[a.role.trim().toLowerCase()];
-      if (role) op.role = role;
-      else {
-        this.report(
-          "value",
-          "role",
-          el,
-          xpath + "/@role",
-          `role "${a.role}" is not a role; left out`,
-        );
-      }
-    }
+    this.mapAttributes(el, xpath, op, [
+      { attr: "id", field: "id", parse: asWritten },
+      { attr: "timeout", field: "timeoutMs", parse: asWritten },
+      {
+        attr: "on-fail",
+        field: "onFail",
+        parse: oneOf(ON_FAIL),
+        invalid: (t) => `on-fail="${t}" is not supported; the action's default applies`,
+      },
+      { attr: "role", field: "role", parse: parseRole, invalid: roleLeftOut },
+    ]);
     if (a.enabled !== undefined) {
       op.enabled = this.boolean(a.enabled, el, xpath + "/@enabled", true);
     }
@@ -1043,43 +1046,8 @@ class PacemakerImporter {
         );
         continue;
       }
-      switch (name) {
-        case "target-role": {
-          const role = ROLE_NAMES[v.toLowerCase()];
-          if (role) meta.targetRole = role;
-          else this.invalid(nv, name, "no target role");
-          break;
-        }
-        case "resource-stickiness": {
-          const score = this.score(nv, name);
-          if (score !== undefined) meta.stickiness = score;
-          break;
-        }
-        case "migration-threshold": {
-          const threshold = this.threshold(nv, name);
-          if (threshold !== undefined) meta.migrationThreshold = threshold;
-          break;
-        }
-        case "failure-timeout":
-          meta.failureTimeoutMs = v;
-          break;
-        case "priority": {
-          const priority = this.score(nv, name);
-          if (priority !== undefined) meta.priority = priority;
-          break;
-        }
-        case "is-managed":
-          meta.isManaged = this.boolean(v, nv.element, nv.xpath, false);
-          break;
-        case "multiple-active":
-          if (MULTIPLE_ACTIVE.has(v.toLowerCase())) meta.multipleActive = v.toLowerCase();
-          else this.invalid(nv, name, "stop_start");
-          break;
-        case "requires":
-          if (REQUIRES.has(v.toLowerCase())) meta.requires = v.toLowerCase();
-          else this.invalid(nv, name, "the default");
-          break;
-      }
+      const value = this.commonMetaValue(name, nv);
+      if (value !== undefined) meta[COMMON_META_FIELDS[name]] = value;
       field(COMMON_META_FIELDS[name]);
     }
     if (masterMax !== undefined && meta.promotedMax === undefined) meta.promotedMax = masterMax;
@@ -1087,6 +1055,29 @@ class PacemakerImporter {
       meta.promotedNodeMax = masterNodeMax;
     }
     return meta;
+  }
+
+  /** The value of a meta attribute of COMMON_META_FIELDS; undefined (reported) if invalid. */
+  private commonMetaValue(name: string, nv: Nvpair): unknown {
+    const v = nv.value.trim();
+    switch (name) {
+      case "target-role":
+        return this.valid(nv, name, parseRole(v), "no target role");
+      case "resource-stickiness":
+      case "priority":
+        return this.score(nv, name);
+      case "migration-threshold":
+        return this.threshold(nv, name);
+      case "failure-timeout":
+        return v;
+      case "is-managed":
+        return this.boolean(v, nv.element, nv.xpath, false);
+      case "multiple-active":
+        return this.valid(nv, name, oneOf(MULTIPLE_ACTIVE)(v), "stop_start");
+      case "requires":
+        return this.valid(nv, name, oneOf(REQUIRES)(v), "the default");
+    }
+    return undefined;
   }
 
   // --- constraints ---------------------------------------------------------
@@ -1110,46 +1101,26 @@ class PacemakerImporter {
         );
         continue;
       }
-      switch (child.name) {
-        case "rsc_location": {
-          const raw = this.location(child, childPath, [
-            "config",
-            "constraints",
-            "locations",
-            out.locations.length,
-          ]);
-          if (raw) out.locations.push(raw);
-          break;
-        }
-        case "rsc_colocation": {
-          const raw = this.colocation(child, childPath, [
-            "config",
-            "constraints",
-            "colocations",
-            out.colocations.length,
-          ]);
-          if (raw) out.colocations.push(raw);
-          break;
-        }
-        case "rsc_order": {
-          const raw = this.order(child, childPath, [
-            "config",
-            "constraints",
-            "orders",
-            out.orders.length,
-          ]);
-          if (raw) out.orders.push(raw);
-          break;
-        }
-        default:
-          this.report(
-            "element",
-            child.name,
-            child,
-            childPath,
-            `<${child.name}> is not supported; left out`,
-          );
+      const list = CONSTRAINT_LISTS.get(child.name);
+      if (list === undefined) {
+        this.report(
+          "element",
+          child.name,
+          child,
+          childPath,
+          `<${child.name}> is not supported; left out`,
+        );
+        continue;
       }
+      const read =
+        { locations: this.location, colocations: this.colocation, orders: this.order }[list];
+      const raw = read.call(this, child, childPath, [
+        "config",
+        "constraints",
+        list,
+        out[list].length,
+      ]);
+      if (raw) out[list].push(raw);
     }
     return out;
   }
@@ -1180,6 +1151,24 @@ class PacemakerImporter {
     return undefined;
   }
 
+  /**
+   * The resources a two-resource constraint names in `attr` and `otherAttr`, if
+   * both are kept (else the first missing one is reported and the constraint left out).
+   */
+  private resourcePair(
+    el: XmlElement,
+    xpath: string,
+    key: PathKey,
+    attr: string,
+    otherAttr: string,
+  ): [string, string] | undefined {
+    const first = this.knownResource(el, xpath, attr);
+    const second = first === undefined ? undefined : this.knownResource(el, xpath, otherAttr);
+    if (first === undefined || second === undefined) return undefined;
+    this.at(key, el, xpath);
+    return [first, second];
+  }
+
   private location(el: XmlElement, xpath: string, key: PathKey): Raw | undefined {
     const a = el.attributes;
     if (a["rsc-pattern"] !== undefined) {
@@ -1208,32 +1197,15 @@ class PacemakerImporter {
     if (rsc === undefined) return undefined;
     this.at(key, el, xpath);
     const raw: Raw = { id: a.id, resource: rsc };
-    if (a.role !== undefined) {
-      const role = ROLE_NAMES[a.role.trim().toLowerCase()];
-      if (role) raw.role = role;
-      else {
-        this.report(
-          "value",
-          "role",
-          el,
-          xpath + "/@role",
-          `role "${a.role}" is not a role; left out`,
-        );
-      }
-    }
-    if (a["resource-discovery"] !== undefined) {
-      const discovery = a["resource-discovery"].trim().toLowerCase();
-      if (["always", "never", "exclusive"].includes(discovery)) raw.resourceDiscovery = discovery;
-      else {
-        this.report(
-          "value",
-          "resource-discovery",
-          el,
-          xpath + "/@resource-discovery",
-          `resource-discovery="${a["resource-discovery"]}" is not valid; always applies`,
-        );
-      }
-    }
+    this.mapAttributes(el, xpath, raw, [
+      { attr: "role", field: "role", parse: parseRole, invalid: roleLeftOut },
+      {
+        attr: "resource-discovery",
+        field: "resourceDiscovery",
+        parse: oneOf(RESOURCE_DISCOVERY),
+        invalid: (t) => `resource-discovery="${t}" is not valid; always applies`,
+      },
+    ]);
     // A move with a lifetime (crm_resource --move --lifetime, or Vigil's own export).
     const move = a.node === undefined && a.score === undefined ? timedMove(el) : undefined;
     if (move !== undefined) return { ...raw, ...move };
@@ -1242,11 +1214,10 @@ class PacemakerImporter {
       raw.node = a.node;
       const score = parsePacemakerScore(a.score);
       if (score === undefined) {
-        this.report(
-          "value",
-          "score",
+        this.reportValue(
           el,
-          xpath + "/@score",
+          xpath,
+          "score",
           `score "${a.score}" is not a score; constraint left out`,
         );
         return undefined;
@@ -1277,7 +1248,7 @@ class PacemakerImporter {
       // Old CIBs put the role on the rule; with one rule it is the location's role.
       const ruleRole = r.element.attributes.role;
       if (ruleRole !== undefined) {
-        const role = ROLE_NAMES[ruleRole.trim().toLowerCase()];
+        const role = parseRole(ruleRole);
         if (role === undefined || rules.length > 1 || (raw.role ?? role) !== role) {
           this.report(
             "element",
@@ -1347,13 +1318,7 @@ class PacemakerImporter {
     if (a.score !== undefined) {
       const score = parsePacemakerScore(a.score);
       if (score === undefined) {
-        this.report(
-          "value",
-          "score",
-          el,
-          xpath + "/@score",
-          `score "${a.score}" is not a score; rule left out`,
-        );
+        this.reportValue(el, xpath, "score", `score "${a.score}" is not a score; rule left out`);
         return undefined;
       }
       // Pacemaker's schema wants a score on nested rules too; it ignores it, but it is kept.
@@ -1362,19 +1327,12 @@ class PacemakerImporter {
     if (a["score-attribute"] !== undefined) raw.scoreAttribute = a["score-attribute"];
     // Pacemaker reads a missing score as 0 (and its schema wants one): say so explicitly.
     if (raw.score === undefined && raw.scoreAttribute === undefined) raw.score = 0;
-    if (a["boolean-op"] !== undefined) {
-      const op = a["boolean-op"].trim().toLowerCase();
-      if (op === "and" || op === "or") raw.booleanOp = op;
-      else {
-        this.report(
-          "value",
-          "boolean-op",
-          el,
-          xpath + "/@boolean-op",
-          `boolean-op "${a["boolean-op"]}" is not and/or; and applies`,
-        );
-      }
-    }
+    this.mapAttributes(el, xpath, raw, [{
+      attr: "boolean-op",
+      field: "booleanOp",
+      parse: oneOf(BOOLEAN_OPS),
+      invalid: (t) => `boolean-op "${t}" is not and/or; and applies`,
+    }]);
     this.at(key, el, xpath);
     const expressions: Raw[] = [];
     const rules: Raw[] = [];
@@ -1421,22 +1379,17 @@ class PacemakerImporter {
     this.checkChildren(el, xpath, []);
     this.at(key, el, xpath);
     const raw: Raw = { attribute: a.attribute, operation: a.operation?.trim().toLowerCase() };
-    if (a.id !== undefined) raw.id = a.id;
-    if (a.value !== undefined) raw.value = a.value;
-    if (a.type !== undefined) {
-      const type = a.type.trim().toLowerCase();
-      if (EXPRESSION_TYPES.has(type)) raw.type = type;
-      else {
-        this.report(
-          "value",
-          "type",
-          el,
-          xpath + "/@type",
-          `type "${a.type}" is not supported; the type is guessed`,
-        );
-      }
-    }
-    if (a["value-source"] !== undefined) raw.valueSource = a["value-source"].trim().toLowerCase();
+    this.mapAttributes(el, xpath, raw, [
+      { attr: "id", field: "id", parse: asWritten },
+      { attr: "value", field: "value", parse: asWritten },
+      {
+        attr: "type",
+        field: "type",
+        parse: oneOf(EXPRESSION_TYPES),
+        invalid: (t) => `type "${t}" is not supported; the type is guessed`,
+      },
+      { attr: "value-source", field: "valueSource", parse: normalized },
+    ]);
     return raw;
   }
 
@@ -1452,39 +1405,21 @@ class PacemakerImporter {
       "node-attribute",
     ]);
     this.checkChildren(el, xpath, []);
-    const rsc = this.knownResource(el, xpath, "rsc");
-    const withRsc = rsc === undefined ? undefined : this.knownResource(el, xpath, "with-rsc");
-    if (rsc === undefined || withRsc === undefined) return undefined;
-    this.at(key, el, xpath);
-    let score = 0;
-    if (a.score !== undefined) {
-      const parsed = parsePacemakerScore(a.score);
-      if (parsed === undefined) {
-        this.report(
-          "value",
-          "score",
-          el,
-          xpath + "/@score",
-          `score "${a.score}" is not a score; 0 applies (no effect)`,
-        );
-      } else score = parsed;
-    }
-    const raw: Raw = { id: a.id, resource: rsc, withResource: withRsc, score };
-    for (const [attr, field] of [["rsc-role", "role"], ["with-rsc-role", "withRole"]] as const) {
-      if (a[attr] === undefined) continue;
-      const role = ROLE_NAMES[a[attr].trim().toLowerCase()];
-      if (role) raw[field] = role;
-      else {
-        this.report(
-          "value",
-          attr,
-          el,
-          `${xpath}/@${attr}`,
-          `role "${a[attr]}" is not a role; any role applies`,
-        );
-      }
-    }
-    if (a["node-attribute"] !== undefined) raw.nodeAttribute = a["node-attribute"];
+    const pair = this.resourcePair(el, xpath, key, "rsc", "with-rsc");
+    if (pair === undefined) return undefined;
+    const raw: Raw = { id: a.id, resource: pair[0], withResource: pair[1], score: 0 };
+    const anyRole = (t: string) => `role "${t}" is not a role; any role applies`;
+    this.mapAttributes(el, xpath, raw, [
+      {
+        attr: "score",
+        field: "score",
+        parse: parsePacemakerScore,
+        invalid: (t) => `score "${t}" is not a score; 0 applies (no effect)`,
+      },
+      { attr: "rsc-role", field: "role", parse: parseRole, invalid: anyRole },
+      { attr: "with-rsc-role", field: "withRole", parse: parseRole, invalid: anyRole },
+      { attr: "node-attribute", field: "nodeAttribute", parse: asWritten },
+    ]);
     return raw;
   }
 
@@ -1501,24 +1436,23 @@ class PacemakerImporter {
       "score",
     ]);
     this.checkChildren(el, xpath, []);
-    const first = this.knownResource(el, xpath, "first");
-    const then = first === undefined ? undefined : this.knownResource(el, xpath, "then");
-    if (first === undefined || then === undefined) return undefined;
-    this.at(key, el, xpath);
-    const raw: Raw = { id: a.id, first, then };
-    if (a["first-action"] !== undefined) raw.firstAction = a["first-action"].trim().toLowerCase();
-    if (a["then-action"] !== undefined) raw.thenAction = a["then-action"].trim().toLowerCase();
+    const pair = this.resourcePair(el, xpath, key, "first", "then");
+    if (pair === undefined) return undefined;
+    const raw: Raw = { id: a.id, first: pair[0], then: pair[1] };
+    this.mapAttributes(el, xpath, raw, [
+      { attr: "first-action", field: "firstAction", parse: normalized },
+      { attr: "then-action", field: "thenAction", parse: normalized },
+    ]);
     if (a.kind !== undefined) {
       const kind = { mandatory: "Mandatory", optional: "Optional", serialize: "Serialize" }[
         a.kind.trim().toLowerCase()
       ];
       raw.kind = kind ?? "Mandatory";
       if (kind === undefined) {
-        this.report(
-          "value",
-          "kind",
+        this.reportValue(
           el,
-          xpath + "/@kind",
+          xpath,
+          "kind",
           `kind "${a.kind}" is not valid; Mandatory applies (as in Pacemaker)`,
         );
       }
@@ -1535,19 +1469,12 @@ class PacemakerImporter {
       // Before "kind" existed, a score of 0 made an ordering optional.
       raw.kind = parsePacemakerScore(a.score) === 0 ? "Optional" : "Mandatory";
     }
-    if (a.symmetrical !== undefined) {
-      const symmetrical = parsePacemakerBoolean(a.symmetrical);
-      if (symmetrical !== undefined) raw.symmetrical = symmetrical;
-      else {
-        this.report(
-          "value",
-          "symmetrical",
-          el,
-          xpath + "/@symmetrical",
-          `symmetrical="${a.symmetrical}" is not a boolean; the default applies`,
-        );
-      }
-    }
+    this.mapAttributes(el, xpath, raw, [{
+      attr: "symmetrical",
+      field: "symmetrical",
+      parse: parsePacemakerBoolean,
+      invalid: (t) => `symmetrical="${t}" is not a boolean; the default applies`,
+    }]);
     return raw;
   }
 
@@ -1590,30 +1517,20 @@ class PacemakerImporter {
       if (a.in_ccm !== undefined) {
         raw.inMembership = this.membership(a.in_ccm, ns, nsPath + "/@in_ccm", "true");
       }
-      if (a.join !== undefined) {
-        if (JOIN_STATES.has(a.join)) raw.join = a.join;
-        else {
-          this.report(
-            "value",
-            "join",
-            ns,
-            nsPath + "/@join",
-            `join="${a.join}" is not a join state; down applies`,
-          );
-        }
-      }
-      if (a.expected !== undefined) {
-        if (a.expected === "member" || a.expected === "down") raw.expected = a.expected;
-        else {
-          this.report(
-            "value",
-            "expected",
-            ns,
-            nsPath + "/@expected",
-            `expected="${a.expected}" is not member/down; down applies`,
-          );
-        }
-      }
+      this.mapAttributes(ns, nsPath, raw, [
+        {
+          attr: "join",
+          field: "join",
+          parse: exactlyOneOf(JOIN_STATES),
+          invalid: (t) => `join="${t}" is not a join state; down applies`,
+        },
+        {
+          attr: "expected",
+          field: "expected",
+          parse: exactlyOneOf(EXPECTED_STATES),
+          invalid: (t) => `expected="${t}" is not member/down; down applies`,
+        },
+      ]);
       if (a.shutdown !== undefined && a.shutdown !== "0") {
         this.report(
           "attribute",
@@ -1707,60 +1624,46 @@ class PacemakerImporter {
 
   private lrm(ns: XmlElement, nsPath: string, key: PathKey): Record<string, Raw> {
     const resources: Record<string, Raw> = {};
-    for (const lrm of this.children(ns, nsPath, "lrm")) {
-      this.checkAttributes(lrm.element, lrm.xpath, ["id"]);
-      this.checkChildren(lrm.element, lrm.xpath, ["lrm_resources"]);
-      for (const list of this.children(lrm.element, lrm.xpath, "lrm_resources")) {
-        this.checkAttributes(list.element, list.xpath, ["id"]);
-        this.checkChildren(list.element, list.xpath, ["lrm_resource"]);
-        for (
-          const { element: r, xpath: rPath } of this.children(
-            list.element,
-            list.xpath,
+    const path = ["lrm", "lrm_resources", "lrm_resource"];
+    for (const { element: r, xpath: rPath } of this.descendants(ns, nsPath, path)) {
+      this.checkAttributes(r, rPath, ["id", "class", "provider", "type"]);
+      this.checkChildren(r, rPath, ["lrm_rsc_op"]);
+      const id = r.attributes.id;
+      if (id === undefined) throw this.error(r, rPath, "an lrm_resource needs an id");
+      const rKey = [...key, "resources", id];
+      let history = resources[id];
+      if (history === undefined) {
+        const { class: cls, provider, type } = r.attributes;
+        const valid = isAgentWord(cls) && isAgentWord(type) &&
+          (cls !== "ocf" || isAgentWord(provider));
+        if (!valid) {
+          this.report(
+            "value",
             "lrm_resource",
-          )
-        ) {
-          this.checkAttributes(r, rPath, ["id", "class", "provider", "type"]);
-          this.checkChildren(r, rPath, ["lrm_rsc_op"]);
-          const id = r.attributes.id;
-          if (id === undefined) throw this.error(r, rPath, "an lrm_resource needs an id");
-          const rKey = [...key, "resources", id];
-          let history = resources[id];
-          if (history === undefined) {
-            const { class: cls, provider, type } = r.attributes;
-            const valid = cls !== undefined && type !== undefined && AGENT_WORD.test(cls) &&
-              AGENT_WORD.test(type) &&
-              (cls !== "ocf" || (provider !== undefined && AGENT_WORD.test(provider)));
-            if (!valid) {
-              this.report(
-                "value",
-                "lrm_resource",
-                r,
-                rPath,
-                "history without a valid class, provider and type: agent recorded as unknown",
-              );
-            }
-            history = resources[id] = {
-              agent: valid ? agentSpec(cls, provider, type) : "unknown",
-              operations: [],
-            };
-            this.at(rKey, r, rPath);
-          } else {
-            this.report(
-              "lossy",
-              "lrm_resource",
-              r,
-              rPath,
-              `second history of "${id}" merged into the first`,
-            );
-          }
-          const ops = history.operations as Raw[];
-          for (const op of this.children(r, rPath, "lrm_rsc_op")) {
-            ops.push(
-              this.operationRecord(op.element, op.xpath, [...rKey, "operations", ops.length]),
-            );
-          }
+            r,
+            rPath,
+            "history without a valid class, provider and type: agent recorded as unknown",
+          );
         }
+        history = resources[id] = {
+          agent: valid ? agentSpec(cls, provider, type) : "unknown",
+          operations: [],
+        };
+        this.at(rKey, r, rPath);
+      } else {
+        this.report(
+          "lossy",
+          "lrm_resource",
+          r,
+          rPath,
+          `second history of "${id}" merged into the first`,
+        );
+      }
+      const ops = history.operations as Raw[];
+      for (const op of this.children(r, rPath, "lrm_rsc_op")) {
+        ops.push(
+          this.operationRecord(op.element, op.xpath, [...rKey, "operations", ops.length]),
+        );
       }
     }
     return resources;
@@ -1792,11 +1695,11 @@ class PacemakerImporter {
     this.at(key, el, xpath);
     const raw: Raw = {
       operation: a.operation,
-      intervalMs: a.interval === undefined ? 0 : this.integer(a.interval),
-      callId: a["call-id"] === undefined ? undefined : this.integer(a["call-id"]),
-      rc: a["rc-code"] === undefined ? undefined : this.integer(a["rc-code"]),
+      intervalMs: a.interval === undefined ? 0 : integerOrNaN(a.interval),
+      callId: a["call-id"] === undefined ? undefined : integerOrNaN(a["call-id"]),
+      rc: a["rc-code"] === undefined ? undefined : integerOrNaN(a["rc-code"]),
     };
-    if (a.id !== undefined) raw.id = a.id;
+    this.mapAttributes(el, xpath, raw, [{ attr: "id", field: "id", parse: asWritten }]);
     if (a["op-status"] !== undefined) {
       const status = OP_STATUS_NAMES[a["op-status"].trim()];
       if (status === undefined) {
@@ -1820,14 +1723,11 @@ class PacemakerImporter {
         "transition key not understood; no expected rc recorded",
       );
     }
-    for (
-      const [attr, field] of [["last-rc-change", "lastRcChange"], ["exec-time", "execMs"], [
-        "queue-time",
-        "queueMs",
-      ]] as const
-    ) {
-      if (a[attr] !== undefined) raw[field] = this.integer(a[attr]);
-    }
+    this.mapAttributes(el, xpath, raw, [
+      { attr: "last-rc-change", field: "lastRcChange", parse: integerOrNaN },
+      { attr: "exec-time", field: "execMs", parse: integerOrNaN },
+      { attr: "queue-time", field: "queueMs", parse: integerOrNaN },
+    ]);
     return raw;
   }
 
@@ -1919,12 +1819,31 @@ class PacemakerImporter {
     return pairs;
   }
 
+  /**
+   * The elements reached from `el` through the children named `tags[0]`, their
+   * children named `tags[1]` and so on: every element on the way but the last
+   * is a wrapper with only an id and children of the next name (checked as the
+   * walk reaches it, so reports keep document order).
+   */
+  private *descendants(el: XmlElement, xpath: string, tags: readonly string[]): Generator<Located> {
+    const [tag, ...rest] = tags;
+    for (const child of this.children(el, xpath, tag)) {
+      if (rest.length === 0) {
+        yield child;
+        continue;
+      }
+      this.checkAttributes(child.element, child.xpath, ["id"]);
+      this.checkChildren(child.element, child.xpath, [rest[0]]);
+      yield* this.descendants(child.element, child.xpath, rest);
+    }
+  }
+
   /** The child elements named `name`, with their XPath-like locations. */
   private children(
     el: XmlElement,
     xpath: string,
     name: string,
-  ): { element: XmlElement; xpath: string }[] {
+  ): Located[] {
     return childElements(el, name).map((c) => ({ element: c, xpath: xpath + "/" + step(el, c) }));
   }
 
@@ -1933,7 +1852,7 @@ class PacemakerImporter {
     el: XmlElement,
     xpath: string,
     name: string,
-  ): { element: XmlElement; xpath: string } | undefined {
+  ): Located | undefined {
     const found = this.children(el, xpath, name);
     for (const extra of found.slice(1)) {
       this.report(
@@ -1998,6 +1917,27 @@ class PacemakerImporter {
     this.unsupported.push(item);
   }
 
+  /** Sets `raw[field]` from each mapped attribute `el` has, in table order; reports invalid ones. */
+  private mapAttributes(
+    el: XmlElement,
+    xpath: string,
+    raw: Raw,
+    mappings: readonly AttributeMapping[],
+  ): void {
+    for (const { attr, field, parse, invalid } of mappings) {
+      const text = el.attributes[attr];
+      if (text === undefined) continue;
+      const value = parse(text);
+      if (value !== undefined) raw[field] = value;
+      else if (invalid !== undefined) this.reportValue(el, xpath, attr, invalid(text));
+    }
+  }
+
+  /** Reports the value of attribute `attr` of `el` (at `xpath`) as not carried over. */
+  private reportValue(el: XmlElement, xpath: string, attr: string, what: string): void {
+    this.report("value", attr, el, `${xpath}/@${attr}`, what);
+  }
+
   private report(
     kind: UnsupportedKind,
     name: string,
@@ -2020,10 +1960,19 @@ class PacemakerImporter {
     );
   }
 
+  /** `value` as it is; when undefined, `nv` is reported invalid with `fallback` applying. */
+  private valid<T>(
+    nv: Nvpair,
+    name: string,
+    value: T | undefined,
+    fallback: string,
+  ): T | undefined {
+    if (value === undefined) this.invalid(nv, name, fallback);
+    return value;
+  }
+
   private score(nv: Nvpair, name: string): number | undefined {
-    const score = parsePacemakerScore(nv.value);
-    if (score === undefined) this.invalid(nv, name, "the default");
-    return score;
+    return this.valid(nv, name, parsePacemakerScore(nv.value), "the default");
   }
 
   /** migration-threshold: a score; negative means 1 in Pacemaker 2.1. */
@@ -2045,11 +1994,6 @@ class PacemakerImporter {
       `"${value}" is not a boolean; ${fallback} applies`,
     );
     return fallback;
-  }
-
-  /** An integer attribute; anything else becomes NaN, which the schema rejects with the path. */
-  private integer(text: string): number {
-    return /^\s*[+-]?\d+\s*$/.test(text) ? Number(text) : NaN;
   }
 
   private at(key: PathKey, el: XmlElement, xpath: string): void {
@@ -2081,6 +2025,41 @@ class PacemakerImporter {
     if (more > 0) lines.push(`... and ${more} more`);
     return throwError(new CibImportError(lines.join("\n"), this.source, firstLine));
   }
+}
+
+/** The attribute's text as it is. */
+function asWritten(text: string): string {
+  return text;
+}
+
+/** The attribute's text trimmed and lower-cased (Pacemaker reads these case-insensitively). */
+function normalized(text: string): string {
+  return text.trim().toLowerCase();
+}
+
+/** A Pacemaker role name (any case, old or new) as Vigil's role. */
+function parseRole(text: string): Role | undefined {
+  return ROLE_NAMES[normalized(text)];
+}
+
+/** A parser taking a value (trimmed, any case) of `values`. */
+function oneOf(values: ReadonlySet<string>): (text: string) => string | undefined {
+  return (text) => values.has(normalized(text)) ? normalized(text) : undefined;
+}
+
+/** A parser taking exactly a value of `values` (as written). */
+function exactlyOneOf(values: ReadonlySet<string>): (text: string) => string | undefined {
+  return (text) => values.has(text) ? text : undefined;
+}
+
+/** An integer attribute; anything else becomes NaN, which the schema rejects with the path. */
+function integerOrNaN(text: string): number {
+  return /^\s*[+-]?\d+\s*$/.test(text) ? Number(text) : NaN;
+}
+
+/** The report for a role attribute that names no role. */
+function roleLeftOut(text: string): string {
+  return `role "${text}" is not a role; left out`;
 }
 
 function throwError(e: Error): never {

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,10 +13,10 @@ import { CibImportError } from "../../core/cib/import_report.ts";
 import { exportPacemakerXml } from "../../core/cib/pacemaker_export.ts";
 import { importPacemakerXml } from "../../core/cib/pacemaker_import.ts";
 import { INFINITY } from "../../core/score.ts";
+import { CRM_VERIFY, crmVerify } from "./corpus.ts";
 
 const LAB_DIR = fileURLToPath(new URL("../../../shared/heartbeat/lab/", import.meta.url));
 const haveLab = existsSync(LAB_DIR);
-const CRM_VERIFY = ["/usr/sbin/crm_verify", "/usr/bin/crm_verify"].find((p) => existsSync(p));
 const CLUSTER = { nodes: ["node1", "node2"], autoFailback: "on" as const };
 
 Deno.test({
@@ -211,16 +210,6 @@ Deno.test({
     const xml = exportPacemakerXml(cib);
     const back = importPacemakerXml(xml, "exported");
     assert.deepEqual(back.cib.config, cib.config);
-    const dir = mkdtempSync(join(tmpdir(), "vgl-hb-"));
-    try {
-      writeFileSync(join(dir, "cib.xml"), xml);
-      const r = spawnSync(CRM_VERIFY!, ["--xml-file", join(dir, "cib.xml")], {
-        encoding: "utf8",
-        timeout: 20_000,
-      });
-      assert.doesNotMatch(`${r.stdout}${r.stderr}`, /Relax-NG|validity error/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    assert.doesNotMatch(crmVerify(xml).output, /Relax-NG|validity error/);
   },
 });

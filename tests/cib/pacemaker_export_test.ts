@@ -1,9 +1,4 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   EXPORT_VALIDATE_WITH,
   EXPORT_VALIDATE_WITH_NUMBERS,
@@ -16,19 +11,15 @@ import { CibImportError } from "../../core/cib/import_report.ts";
 import { parseCibDocument } from "../../core/cib/schema/document.ts";
 import { childElements, parseXmlTree, type XmlElement } from "../../core/cib/xml_tree.ts";
 import { INFINITY } from "../../core/score.ts";
-
-const CORPUS_DIR = fileURLToPath(
-  new URL("../../../shared/pacemaker-scheduler/xml/", import.meta.url),
-);
-const FEATURES = fileURLToPath(
-  new URL("../fixtures/cib/pacemaker_features.xml", import.meta.url),
-);
-const haveCorpus = existsSync(CORPUS_DIR);
-const CRM_VERIFY = ["/usr/sbin/crm_verify", "/usr/bin/crm_verify"].find((p) => existsSync(p));
-
-function corpusFiles(): string[] {
-  return readdirSync(CORPUS_DIR).filter((f) => f.endsWith(".xml")).sort();
-}
+import {
+  corpusFiles,
+  CRM_VERIFY,
+  crmVerify,
+  FEATURES,
+  haveCorpus,
+  readCorpus,
+  readFeatures,
+} from "./corpus.ts";
 
 /** Every element named `name` in the tree. */
 function all(root: XmlElement, name: string): XmlElement[] {
@@ -57,26 +48,13 @@ function params(root: XmlElement): Map<string, Record<string, string>> {
   return out;
 }
 
-function crmVerify(xml: string): { status: number | null; output: string } {
-  assert.ok(CRM_VERIFY);
-  const dir = mkdtempSync(join(tmpdir(), "vgl-cib-"));
-  try {
-    const file = join(dir, "cib.xml");
-    writeFileSync(file, xml);
-    const r = spawnSync(CRM_VERIFY, ["--xml-file", file], { encoding: "utf8", timeout: 20_000 });
-    return { status: r.status, output: `${r.stdout}${r.stderr}` };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 Deno.test({
   name: "corpus round trip: import, export, import gives the same document",
   ignore: !haveCorpus,
   fn() {
     const started = performance.now();
     for (const file of corpusFiles()) {
-      const original = readFileSync(CORPUS_DIR + file, "utf8");
+      const original = readCorpus(file);
       const first = importPacemakerXml(original, file);
       const xml = exportPacemakerXml(first.cib);
       const second = importPacemakerXml(xml, `exported ${file}`);
@@ -94,7 +72,7 @@ Deno.test({
   ignore: !haveCorpus,
   fn() {
     for (const file of corpusFiles()) {
-      const xml = readFileSync(CORPUS_DIR + file, "utf8");
+      const xml = readCorpus(file);
       const { unsupported, cib } = importPacemakerXml(xml, file);
       const before = parseXmlTree(xml, file);
       const after = parseXmlTree(exportPacemakerXml(cib), file);
@@ -141,7 +119,7 @@ Deno.test({
     // A third of the corpus keeps this fast; every file passed when it was written.
     const files = corpusFiles().filter((_, i) => i % 3 === 0);
     for (const file of files) {
-      const original = readFileSync(CORPUS_DIR + file, "utf8");
+      const original = readCorpus(file);
       const exported = exportPacemakerXml(importPacemakerXml(original, file).cib);
       const mine = crmVerify(exported);
       assert.doesNotMatch(mine.output, /Relax-NG|validity error/, `${file}: ${mine.output}`);
@@ -158,7 +136,7 @@ Deno.test({
   name: "crm_verify accepts the exported feature fixture, which round-trips",
   ignore: CRM_VERIFY === undefined,
   fn() {
-    const first = importPacemakerXml(readFileSync(FEATURES, "utf8"), FEATURES);
+    const first = importPacemakerXml(readFeatures(), FEATURES);
     const xml = exportPacemakerXml(first.cib);
     assert.match(xml, new RegExp(`validate-with="${EXPORT_VALIDATE_WITH_NUMBERS}"`));
     const verdict = crmVerify(xml);
@@ -351,7 +329,7 @@ Deno.test({
     const values = ["", "x", "-1", "INFINITY", "0", "a b", "1.5", "#default", "no", "Master", ":"];
     let imported = 0;
     for (let i = 0; i < 300; i++) {
-      let xml = readFileSync(CORPUS_DIR + files[random(files.length)], "utf8");
+      let xml = readCorpus(files[random(files.length)]);
       for (let k = 0; k < 3; k++) {
         // Change or drop an attribute other than an id (made-up ids would come back).
         const attrs = [...xml.matchAll(/ ([a-z_-]+)="([^"]*)"/g)].filter((m) => m[1] !== "id");

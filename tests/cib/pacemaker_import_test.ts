@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import {
   importPacemakerXml,
   OP_STATUS_NAMES,
@@ -17,22 +15,7 @@ import {
 import { resourceIds } from "../../core/cib/schema/document.ts";
 import type { Clone, Group, Primitive } from "../../core/cib/schema/resources.ts";
 import { INFINITY } from "../../core/score.ts";
-
-const CORPUS_DIR = fileURLToPath(
-  new URL("../../../shared/pacemaker-scheduler/xml/", import.meta.url),
-);
-const FEATURES = fileURLToPath(
-  new URL("../fixtures/cib/pacemaker_features.xml", import.meta.url),
-);
-const haveCorpus = existsSync(CORPUS_DIR);
-
-function corpusFiles(): string[] {
-  return readdirSync(CORPUS_DIR).filter((f) => f.endsWith(".xml")).sort();
-}
-
-function readCorpus(name: string): string {
-  return readFileSync(CORPUS_DIR + name, "utf8");
-}
+import { corpusFiles, FEATURES, haveCorpus, readCorpus, readFeatures } from "./corpus.ts";
 
 function count(xml: string, tag: string): number {
   return xml.match(new RegExp(`<${tag}[\\s/>]`, "g"))?.length ?? 0;
@@ -159,7 +142,7 @@ Deno.test({
 });
 
 Deno.test("the feature fixture maps options with Pacemaker's set precedence", () => {
-  const { cib, unsupported } = importPacemakerXml(readFileSync(FEATURES, "utf8"), FEATURES);
+  const { cib, unsupported } = importPacemakerXml(readFeatures(), FEATURES);
   assert.deepEqual(cib.version, { adminEpoch: 2, epoch: 17, numUpdates: 5 });
   assert.deepEqual(cib.config.options, {
     ...PACEMAKER_DEFAULT_OPTIONS,
@@ -193,7 +176,7 @@ Deno.test("the feature fixture maps options with Pacemaker's set precedence", ()
 });
 
 Deno.test("the feature fixture maps nodes, and reports remote nodes and utilization", () => {
-  const { cib, unsupported } = importPacemakerXml(readFileSync(FEATURES, "utf8"), FEATURES);
+  const { cib, unsupported } = importPacemakerXml(readFeatures(), FEATURES);
   assert.deepEqual(cib.config.nodes, [
     {
       name: "alpha",
@@ -219,7 +202,7 @@ Deno.test("the feature fixture maps nodes, and reports remote nodes and utilizat
 });
 
 Deno.test("the feature fixture maps primitives: agent, params, meta, operations", () => {
-  const { cib, unsupported } = importPacemakerXml(readFileSync(FEATURES, "utf8"), FEATURES);
+  const { cib, unsupported } = importPacemakerXml(readFeatures(), FEATURES);
   const byId = new Map(cib.config.resources.map((r) => [r.id, r]));
   assert.deepEqual(byId.get("vip"), {
     kind: "primitive",
@@ -287,7 +270,7 @@ Deno.test("the feature fixture maps primitives: agent, params, meta, operations"
 });
 
 Deno.test("the feature fixture maps groups, clones and masters with inheritance resolved", () => {
-  const { cib, unsupported } = importPacemakerXml(readFileSync(FEATURES, "utf8"), FEATURES);
+  const { cib, unsupported } = importPacemakerXml(readFeatures(), FEATURES);
   const byId = new Map(cib.config.resources.map((r) => [r.id, r]));
   const web = byId.get("web");
   assert.ok(web?.kind === "group");
@@ -340,7 +323,7 @@ Deno.test("the feature fixture maps groups, clones and masters with inheritance 
 });
 
 Deno.test("the feature fixture maps constraints and reports what it leaves out", () => {
-  const { cib, unsupported } = importPacemakerXml(readFileSync(FEATURES, "utf8"), FEATURES);
+  const { cib, unsupported } = importPacemakerXml(readFeatures(), FEATURES);
   const { locations, colocations, orders } = cib.config.constraints;
   assert.deepEqual(locations.map((l) => l.id), ["loc-node", "loc-rule", "loc-attr"]);
   assert.deepEqual(locations[0], {
@@ -405,7 +388,7 @@ Deno.test("the feature fixture maps constraints and reports what it leaves out",
 });
 
 Deno.test("the feature fixture maps the status section", () => {
-  const { cib, unsupported } = importPacemakerXml(readFileSync(FEATURES, "utf8"), FEATURES);
+  const { cib, unsupported } = importPacemakerXml(readFeatures(), FEATURES);
   const { status } = cib;
   assert.equal(status.haveQuorum, true, 'have-quorum="1"');
   assert.equal(status.dc, "alpha", "dc-uuid 101 is alpha");
@@ -468,7 +451,7 @@ Deno.test("the feature fixture maps the status section", () => {
 });
 
 Deno.test("unsupported items come in document order and summarize by kind and name", () => {
-  const { unsupported } = importPacemakerXml(readFileSync(FEATURES, "utf8"), FEATURES);
+  const { unsupported } = importPacemakerXml(readFeatures(), FEATURES);
   const lines = unsupported.map((u) => u.line ?? 0);
   assert.deepEqual(lines, [...lines].sort((a, b) => a - b));
   const summary = summarizeUnsupported(unsupported);
