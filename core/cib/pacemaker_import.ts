@@ -2039,7 +2039,9 @@ function normalized(text: string): string {
 
 /** A Pacemaker role name (any case, old or new) as Vigil's role. */
 function parseRole(text: string): Role | undefined {
-  return ROLE_NAMES[normalized(text)];
+  const key = normalized(text);
+  // Own keys only: "constructor" must be "not a role", not Object's prototype.
+  return Object.hasOwn(ROLE_NAMES, key) ? ROLE_NAMES[key] : undefined;
 }
 
 /** A parser taking a value (trimmed, any case) of `values`. */

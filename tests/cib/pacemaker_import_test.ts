@@ -617,3 +617,18 @@ Deno.test("old and crm_resource-made location shapes: rule roles and moves with 
     "/cib/configuration/constraints/rsc_location[@id='by-role']/rule[@id='ru']/rule[@id='n']/@role",
   ]);
 });
+
+Deno.test("import: a role named like an Object property is reported, not taken", () => {
+  const xml = `<cib admin_epoch="0" epoch="1" num_updates="0"><configuration><crm_config/>
+<nodes><node id="n1" uname="n1"/></nodes>
+<resources><primitive id="a" class="ocf" provider="heartbeat" type="Dummy"/>
+<primitive id="b" class="ocf" provider="heartbeat" type="Dummy"/></resources>
+<constraints><rsc_colocation id="c" rsc="a" with-rsc="b" score="INFINITY" rsc-role="constructor"/></constraints>
+</configuration><status/></cib>`;
+  const { cib, unsupported } = importPacemakerXml(xml, "roles.xml");
+  assert.equal(cib.config.constraints.colocations[0].role, undefined);
+  assert.ok(
+    unsupported.some((u) => u.path.includes("rsc-role") || u.what.includes("constructor")),
+    JSON.stringify(unsupported),
+  );
+});
