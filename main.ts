@@ -27,12 +27,19 @@ import { cibCommand } from "./core/cli/cib_command.ts";
 import { configCommand } from "./core/cli/config_command.ts";
 import { raCommand } from "./core/cli/ra_command.ts";
 import { pluginCommand } from "./core/cli/plugin_command.ts";
+import { simulateCommand } from "./core/cli/simulate_command.ts";
 import { CibSourceError } from "./core/cib/cib_source.ts";
 
 import { AuthkeysError } from "./core/wire/authkeys.ts";
 
 /** Subcommands that live in their own files (core/cli/*_command.ts). */
-const COMMANDS: readonly CliCommand[] = [configCommand, cibCommand, raCommand, pluginCommand];
+const COMMANDS: readonly CliCommand[] = [
+  configCommand,
+  cibCommand,
+  raCommand,
+  pluginCommand,
+  simulateCommand,
+];
 
 const HELP = `vigil ${VERSION}: a high-availability cluster manager in one binary
 
