@@ -45,8 +45,8 @@ import { LinkSet } from "./link_set.ts";
 import { AgentResolver } from "../../ra/agent_resolver.ts";
 import {
   defaultPluginDirs,
-  loadPluginDirectories,
   type LoadedPlugins,
+  loadPluginDirectories,
 } from "../../plugins/loader.ts";
 import { type HttpServer, serveHttp } from "../../runtime/serve.ts";
 
@@ -145,7 +145,9 @@ export class NodeDaemon {
     const cfg = opts.config;
     const keyring = loadAuthkeys(cfg.authkeys);
     assertSigningKey(keyring, cfg.authkeys);
-    const dirs = cfg.pluginDir ? [resolve(opts.configFile, "..", cfg.pluginDir)] : defaultPluginDirs();
+    const dirs = cfg.pluginDir
+      ? [resolve(opts.configFile, "..", cfg.pluginDir)]
+      : defaultPluginDirs();
     const plugins = await loadPluginDirectories(dirs);
     const devices = await loadQuorumDevices(cfg, opts.configFile, plugins);
     mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });

@@ -17,12 +17,11 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SHARED_DIR } from "../shared_dir.ts";
 import { fileURLToPath } from "node:url";
 
 /** Pacemaker's scheduler regression CIBs (a folder of `*.xml`). */
-export const CORPUS_DIR = fileURLToPath(
-  new URL("../../../shared/pacemaker-scheduler/xml/", import.meta.url),
-);
+export const CORPUS_DIR = join(SHARED_DIR, "pacemaker-scheduler", "xml") + "/";
 
 /** The fixture that uses every Pacemaker feature the import maps or reports. */
 export const FEATURES = fileURLToPath(

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   HARESOURCES_PREFERENCE_SCORE,
   importHaresources,
@@ -13,9 +12,10 @@ import { CibImportError } from "../../core/cib/import_report.ts";
 import { exportPacemakerXml } from "../../core/cib/pacemaker_export.ts";
 import { importPacemakerXml } from "../../core/cib/pacemaker_import.ts";
 import { INFINITY } from "../../core/score.ts";
+import { SHARED_DIR } from "../shared_dir.ts";
 import { CRM_VERIFY, crmVerify } from "./corpus.ts";
 
-const LAB_DIR = fileURLToPath(new URL("../../../shared/heartbeat/lab/", import.meta.url));
+const LAB_DIR = join(SHARED_DIR, "heartbeat", "lab") + "/";
 const haveLab = existsSync(LAB_DIR);
 const CLUSTER = { nodes: ["node1", "node2"], autoFailback: "on" as const };
 

@@ -6,10 +6,11 @@ import { cibSchema } from "../../core/cib/cib.ts";
 import { writeCibFile } from "../../core/cib/cib_file.ts";
 import { cibCommand } from "../../core/cli/cib_command.ts";
 import type { CliIo } from "../../core/cli/command.ts";
+import { SHARED_DIR } from "../shared_dir.ts";
 import { configCommand } from "../../core/cli/config_command.ts";
 
-const CORPUS = "/work/shared/pacemaker-scheduler/xml";
-const LAB = "/work/shared/heartbeat/lab/n1";
+const CORPUS = join(SHARED_DIR, "pacemaker-scheduler", "xml");
+const LAB = join(SHARED_DIR, "heartbeat", "lab", "n1");
 
 function collector(): CliIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];

@@ -10,10 +10,11 @@ import { join } from "node:path";
 import { importPacemakerXml } from "../../core/cib/pacemaker_import.ts";
 import { simulateJson } from "../../core/cli/simulate_command.ts";
 import { schedule } from "../../core/pe/scheduler/policy_engine.ts";
+import { SHARED_DIR } from "../shared_dir.ts";
 import { anonymousPrims, cibModel, compareResults, expectedResult } from "./corpus_expectations.ts";
 
 /** Where the corpus lives, relative to the repository root. */
-export const CORPUS_DIR = new URL("../../../shared/pacemaker-scheduler/", import.meta.url).pathname;
+export const CORPUS_DIR = join(SHARED_DIR, "pacemaker-scheduler") + "/";
 
 /** The outcome of one case. */
 export interface CaseResult {
