@@ -28,12 +28,20 @@ import { configCommand } from "./core/cli/config_command.ts";
 import { raCommand } from "./core/cli/ra_command.ts";
 import { pluginCommand } from "./core/cli/plugin_command.ts";
 import { simulateCommand } from "./core/cli/simulate_command.ts";
+import { resourceCommand } from "./core/cli/resource_command.ts";
+import { nodeCommand, standbyCommand, takeoverCommand } from "./core/cli/node_command.ts";
+import { ApiError, getCib } from "./core/cli/api_client.ts";
+import { activeMoves } from "./core/cib/cib_update.ts";
 import { CibSourceError } from "./core/cib/cib_source.ts";
 
 import { AuthkeysError } from "./core/wire/authkeys.ts";
 
 /** Subcommands that live in their own files (core/cli/*_command.ts). */
 const COMMANDS: readonly CliCommand[] = [
+  resourceCommand,
+  nodeCommand,
+  standbyCommand,
+  takeoverCommand,
   configCommand,
   cibCommand,
   raCommand,
@@ -50,7 +58,7 @@ Usage:
                                show the cluster as one node sees it (like crm_mon -1)
   vigil demo [--nodes N] [--keepalive D] [--deadtime D]
                                run a local cluster on loopback and fail a service over
-${COMMANDS.map((c) => `  ${c.summary}`).join("\n")}
+${COMMANDS.filter((c) => c.summary).map((c) => `  ${c.summary}`).join("\n")}
   vigil --version              print the version
   vigil COMMAND --help         help for one command
 
@@ -217,7 +225,9 @@ async function statusCommand(args: string[]): Promise<number> {
     );
     return 1;
   }
-  console.log(values.json ? JSON.stringify(doc, null, 2) : renderStatus(doc));
+  // The moves live in the CIB; a node too old to serve it is shown without them.
+  const moves = values.json ? [] : await getCib(api).then((c) => activeMoves(c.cib), () => []);
+  console.log(values.json ? JSON.stringify(doc, null, 2) : renderStatus(doc, moves));
   return 0;
 }
 
@@ -266,6 +276,10 @@ if (import.meta.main) {
       const known = e instanceof UsageError || e instanceof ConfigError ||
         e instanceof AuthkeysError ||
         e instanceof CibFileError || e instanceof PluginError || e instanceof CibSourceError;
+      if (e instanceof ApiError) {
+        console.error(`vigil: ${e.message}`);
+        process.exit(1);
+      }
       console.error(known || e instanceof LinkOpenError ? `vigil: ${e.message}` : e);
       process.exit(known ? 2 : 1);
     },

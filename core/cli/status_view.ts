@@ -19,8 +19,18 @@
 import type { StatusDocument } from "../api/status_app.ts";
 import { formatVersion } from "../cib/version.ts";
 
-/** Formats `doc` as crm_mon-style text. */
-export function renderStatus(doc: StatusDocument): string {
+/** A resource moved by `vigil resource move`, as the status lists it. */
+export interface MoveView {
+  /** The resource. */
+  resource: string;
+  /** The node it is moved to. */
+  node: string;
+  /** When the move expires (ms since the epoch), if it was given a lifetime. */
+  expiresAt?: number;
+}
+
+/** Formats `doc` as crm_mon-style text, with the active moves when they are known. */
+export function renderStatus(doc: StatusDocument, moves: readonly MoveView[] = []): string {
   const lines: string[] = [];
   lines.push(`Cluster of ${doc.nodes.length} nodes, seen from ${doc.node} (vigil ${doc.version})`);
   if (doc.dc && doc.quorum) {
@@ -101,6 +111,25 @@ export function renderStatus(doc: StatusDocument): string {
     r.on.filter((o) => o.state === "failed").map((o) => `  * ${r.id} on ${o.node}`)
   );
   if (failures.length) lines.push("", "Failed Resource Actions:", ...failures);
+  const failCounts = doc.resources.flatMap((r) =>
+    r.on.filter((o) => o.failCount > 0).map((o) =>
+      `  * ${r.id} on ${o.node}: fail-count=${o.failCount}`
+    )
+  );
+  if (failCounts.length) lines.push("", "Fail counts:", ...failCounts);
+  if (moves.length) {
+    lines.push(
+      "",
+      "Active moves:",
+      ...moves.map((m) =>
+        `  * ${m.resource} -> ${m.node} ${
+          m.expiresAt === undefined
+            ? "(until vigil resource unmove)"
+            : `(until ${new Date(m.expiresAt).toISOString()})`
+        }`
+      ),
+    );
+  }
   return lines.join("\n");
 }
 
