@@ -1,11 +1,32 @@
 /**
- * The node's HTTP API as a Hono app: `GET /status` (the cluster as this node
- * sees it), `GET /events` (recent cluster events) and `GET /healthz`.
+ * The node's HTTP API as a Hono app:
  *
+ * | route                    | body / answer                                                        |
+ * | ------------------------ | -------------------------------------------------------------------- |
+ * | `GET /status`            | the cluster as this node sees it                                      |
+ * | `GET /events`            | recent cluster events                                                 |
+ * | `GET /healthz`           | `ok`                                                                  |
+ * | `GET /cib`               | `{ cib, stamp: { term, version, digest } }`: this node's copy         |
+ * | `POST /cib/update`       | `{ update }` (a CibUpdate) -> 200 `{ ok: true, version, stamp, summary? }`, 409 `{ ok: false, outcome: "refused", error }`, 503 `{ ok: false, outcome: "unknown", error }`, 400 `{ ok: false, error }` |
+ * | `POST /resource/cleanup` | `{ resource, node? }` -> 200 `{ ok: true, nodes }`, 400/409 `{ ok: false, error }` |
+ *
+ * @example
+ * ```ts
+ * const res = await app.request("/cib/update", {
+ *   method: "POST",
+ *   body: JSON.stringify({ update: { op: "node-standby", node: "n2", standby: true } }),
+ * });
+ * ```
  * @module
  */
 
 import { Hono } from "hono";
+import { z } from "zod";
+import { formatPath } from "../cib/cib.ts";
+import { type CibUpdate, cibUpdateSchema } from "../cib/cib_update.ts";
+import type { CibStamp } from "../cib/replication/stamp.ts";
+import type { CibDocument } from "../cib/schema/document.ts";
+import type { CibVersion } from "../cib/version.ts";
 import type { ClusterEvent } from "../node/events.ts";
 import type { NodeSnapshot } from "../node/node_core.ts";
 import type { LinkStatus } from "../daemon/link_set.ts";
@@ -41,13 +62,52 @@ export interface StatusDocument extends NodeSnapshot {
   heartbeatLink?: HeartbeatLinkStats;
 }
 
-/** What the app reads from the running daemon. */
+/** What `GET /cib` returns: this node's copy and its replication stamp. */
+export interface CibSnapshot {
+  /** The document. */
+  cib: CibDocument;
+  /** Term, version triple and digest of the copy. */
+  stamp: CibStamp;
+}
+
+/** The outcome of `POST /cib/update`. */
+export type CibUpdateResponse =
+  /** Persisted by a majority of the configured nodes (HTTP 200). */
+  | { ok: true; version: CibVersion; stamp: CibStamp; summary?: string }
+  /** `refused` (409): never applied. `unknown` (503): may or may not have been applied. */
+  | { ok: false; outcome: "refused" | "unknown"; error: string };
+
+/** The outcome of `POST /resource/cleanup`. */
+export type CibCleanupResponse =
+  /** The nodes whose LRM clears it (this one, or peers it was sent to). */
+  | { ok: true; nodes: string[] }
+  | { ok: false; error: string };
+
+/** What the app reads from, and asks of, the running daemon. */
 export interface StatusSource {
   /** The current status document. */
   status(): StatusDocument;
   /** Recent events, oldest first, with wall-clock times. */
   events(): { at: number; event: ClusterEvent }[];
+  /** This node's CIB copy. */
+  cib?(): CibSnapshot;
+  /** Submits a configuration change and resolves with its outcome (bounded wait). */
+  updateCib?(update: CibUpdate): Promise<CibUpdateResponse>;
+  /** Clears a resource's fail counts on one node or every node. */
+  cleanup?(resource: string, node?: string): CibCleanupResponse;
 }
+
+/** Schema of the body of `POST /cib/update`. */
+export const cibUpdateBodySchema = z.strictObject({ update: cibUpdateSchema });
+
+/** Schema of the body of `POST /resource/cleanup`. */
+export const cleanupBodySchema = z.strictObject({
+  resource: z.string().min(1).max(255),
+  node: z.string().min(1).max(255).optional(),
+});
+
+/** Most bytes of a request body read. */
+const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Builds the API app over a status source. */
 export function createStatusApp(source: StatusSource): Hono {
@@ -55,5 +115,51 @@ export function createStatusApp(source: StatusSource): Hono {
   app.get("/status", (c) => c.json(source.status()));
   app.get("/events", (c) => c.json(source.events()));
   app.get("/healthz", (c) => c.text("ok\n"));
+  app.get("/cib", (c) => {
+    if (!source.cib) return c.json({ ok: false, error: "no CIB here" }, 404);
+    return c.json(source.cib());
+  });
+  app.post("/cib/update", async (c) => {
+    if (!source.updateCib) return c.json({ ok: false, error: "no CIB here" }, 404);
+    const body = await readBody(c.req.raw, cibUpdateBodySchema);
+    if (!body.ok) return c.json({ ok: false, error: body.error }, 400);
+    const result = await source.updateCib(body.value.update);
+    const code = result.ok ? 200 : result.outcome === "refused" ? 409 : 503;
+    return c.json(result, code);
+  });
+  app.post("/resource/cleanup", async (c) => {
+    if (!source.cleanup) return c.json({ ok: false, error: "no LRM here" }, 404);
+    const body = await readBody(c.req.raw, cleanupBodySchema);
+    if (!body.ok) return c.json({ ok: false, error: body.error }, 400);
+    const result = source.cleanup(body.value.resource, body.value.node);
+    return c.json(result, result.ok ? 200 : 409);
+  });
   return app;
+}
+
+/** Reads a JSON body (bounded) and checks it; errors name the field (`update.resource`). */
+async function readBody<T>(
+  req: Request,
+  schema: z.ZodType<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+  const text = await req.text();
+  if (text.length > MAX_BODY_BYTES) {
+    return { ok: false, error: `body larger than ${MAX_BODY_BYTES} bytes` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, error: `body is not JSON: ${(e as Error).message}` };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      error: parsed.error.issues
+        .map((i) => `${i.path.length ? formatPath(i.path) : "(body)"}: ${i.message}`)
+        .join("\n"),
+    };
+  }
+  return { ok: true, value: parsed.data };
 }

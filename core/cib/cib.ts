@@ -1,8 +1,12 @@
 /**
- * The Cluster Information Base: configuration plus status, versioned.
+ * The walking skeleton's CIB shapes, kept as the input of the old policy
+ * engine (core/pe/policy_engine.ts) and for the LRM's status table: a flat
+ * configuration (`resources[{id, agent, params, monitorMs, location,
+ * stickiness}]`) and status `node -> resource -> {state, failCount, lastRc}`.
  *
- * The zod schema here is the edge check for a CIB read from disk or received
- * from the network; inside, the typed value is trusted.
+ * The CIB itself is the document in core/cib/schema/document.ts; the running
+ * node derives this configuration from it (core/node/legacy_policy_config.ts).
+ * Also the path formatting shared by every zod edge check.
  *
  * @module
  */

@@ -1,12 +1,20 @@
 /**
- * The CIB on disk: written atomically (temporary file, fsync, rename, fsync of
- * the directory) with a SHA-256 digest, and read back only if the digest
- * matches. The previous versions are kept as numbered backups.
+ * The CIB on disk: the document and its replication term, written atomically
+ * (temporary file, fsync, rename, fsync of the directory) with a SHA-256
+ * digest over their canonical JSON, and read back only if the digest matches.
+ * The previous versions are kept as numbered backups.
  *
+ * The file is `{"digest": "...", "term": 7, "cib": {...}}`; a file without a
+ * term (written before replication had terms) reads as term 0.
+ *
+ * @example
+ * ```ts
+ * writeCibFile("/var/lib/vigil", doc, 7);
+ * const stored = readCibFile("/var/lib/vigil"); // { term: 7, cib: doc }
+ * ```
  * @module
  */
 
-import { createHash } from "node:crypto";
 import {
   closeSync,
   copyFileSync,
@@ -20,7 +28,10 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { type Cib, cibSchema, formatIssues } from "./cib.ts";
+import { formatIssues } from "./cib.ts";
+import { canonicalDigest } from "./replication/digest.ts";
+import { type CibDocument, cibDocumentSchema } from "./schema/document.ts";
+import type { CibVersion } from "./version.ts";
 
 /** How many previous versions are kept as cib.xml.1 .. cib.xml.N style backups. */
 export const CIB_BACKUPS = 5;
@@ -28,9 +39,17 @@ export const CIB_BACKUPS = 5;
 /** A CIB file that exists but cannot be trusted. */
 export class CibFileError extends Error {}
 
-/** SHA-256 over the canonical JSON of a CIB. */
-export function cibDigest(cib: Cib): string {
-  return createHash("sha256").update(JSON.stringify(cib)).digest("hex");
+/** A CIB as stored: the document and the replication term it was written in. */
+export interface StoredCib {
+  /** Membership generation of the quorate DC that last wrote the configuration (0: none). */
+  term: number;
+  /** The document. */
+  cib: CibDocument;
+}
+
+/** SHA-256 over the canonical JSON (sorted keys) of the term and the document. */
+export function cibDigest(cib: CibDocument, term = 0): string {
+  return canonicalDigest({ term, cib });
 }
 
 /** Path of the current CIB file in `dir`. */
@@ -38,11 +57,12 @@ export function cibPath(dir: string): string {
   return join(dir, "cib.json");
 }
 
-/** Writes `cib` atomically to `dir`, rotating backups. */
-export function writeCibFile(dir: string, cib: Cib): void {
+/** Writes `cib` with its replication `term` atomically to `dir`, rotating backups. */
+export function writeCibFile(dir: string, cib: CibDocument, term = 0): void {
+  if (!Number.isSafeInteger(term) || term < 0) throw new RangeError(`bad CIB term ${term}`);
   mkdirSync(dir, { recursive: true });
   const path = cibPath(dir);
-  const body = JSON.stringify({ digest: cibDigest(cib), cib }) + "\n";
+  const body = JSON.stringify({ digest: cibDigest(cib, term), term, cib }) + "\n";
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, "w", 0o600);
   try {
@@ -72,7 +92,7 @@ export function writeCibFile(dir: string, cib: Cib): void {
  * Reads the CIB from `dir`; undefined when there is none. A corrupt file throws
  * a CibFileError naming the file and the newest valid backup.
  */
-export function readCibFile(dir: string): Cib | undefined {
+export function readCibFile(dir: string): StoredCib | undefined {
   const path = cibPath(dir);
   if (!existsSync(path)) return undefined;
   const problem = checkFile(path);
@@ -88,19 +108,25 @@ export function readCibFile(dir: string): Cib | undefined {
   throw new CibFileError(`${path}: ${problem}${backup || "; no valid backup"}`);
 }
 
-function checkFile(path: string): Cib | string {
-  let doc: { digest?: unknown; cib?: unknown };
+function checkFile(path: string): StoredCib | string {
+  let doc: { digest?: unknown; term?: unknown; cib?: unknown };
   try {
     doc = JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
     return `corrupt or truncated (${(e as Error).message})`;
   }
-  const parsed = cibSchema.safeParse(doc?.cib);
+  if (typeof doc !== "object" || doc === null) return "not a CIB file (expected an object)";
+  const term = doc.term ?? 0;
+  if (typeof term !== "number" || !Number.isSafeInteger(term) || term < 0) {
+    return `term: expected a non-negative integer, got ${JSON.stringify(doc.term)}`;
+  }
+  const parsed = cibDocumentSchema.safeParse(doc.cib);
   if (!parsed.success) return `invalid CIB:\n${formatIssues(parsed.error)}`;
-  if (doc.digest !== cibDigest(parsed.data)) {
+  // The digest covers what was written; parsing may only add defaults, so check the raw text.
+  if (doc.digest !== cibDigest(doc.cib as CibDocument, term)) {
     return "digest mismatch (the file was changed or damaged)";
   }
-  return parsed.data;
+  return { term, cib: parsed.data };
 }
 
 /** One file of the CIB and its backups, with whether it can be trusted. */
@@ -110,7 +136,9 @@ export interface CibFileInfo {
   /** 0 for the current file, N for backup N (1 is the newest backup). */
   backup: number;
   /** The version, when the file is valid. */
-  version?: Cib["version"];
+  version?: CibVersion;
+  /** The replication term, when the file is valid. */
+  term?: number;
   /** Why it cannot be used, when it is not valid. */
   problem?: string;
 }
@@ -126,7 +154,7 @@ export function listCibFiles(dir: string): CibFileInfo[] {
     out.push(
       typeof checked === "string"
         ? { path: file, backup: i, problem: checked }
-        : { path: file, backup: i, version: checked.version },
+        : { path: file, backup: i, version: checked.cib.version, term: checked.term },
     );
   }
   return out;

@@ -1,6 +1,8 @@
 /**
  * The node configuration file (`vigil run --config FILE`): JSON describing this
- * node, its peers, timing, and the initial cluster configuration.
+ * node, its peers, timing, and the initial cluster configuration: either the
+ * simple `resources` / `options` syntax, or `cib`, a Vigil JSON or Pacemaker XML
+ * CIB file (relative to the configuration file).
  *
  * Validated with zod at the edge; errors name the file and the exact field.
  *
@@ -20,8 +22,11 @@
  */
 
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
-import { type Cib, cibSchema, formatIssues } from "../cib/cib.ts";
+import { formatIssues } from "../cib/cib.ts";
+import { readCibSource } from "../cib/cib_source.ts";
+import { type CibDocument, cibDocumentSchema } from "../cib/schema/document.ts";
 import { parseDuration } from "../duration.ts";
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -175,7 +180,20 @@ export const nodeConfigFileSchema = z.strictObject({
     noQuorumPolicy: z.enum(["stop", "freeze", "ignore"]).optional(),
     migrationThreshold: z.number().int().min(0).optional(),
   }).default({}),
+  /**
+   * The initial CIB as a file instead of `resources` and `options`: a Vigil JSON
+   * document or a Pacemaker CIB XML, relative to this file. Used only while the
+   * node has no CIB of its own on disk.
+   */
+  cib: z.string().min(1).optional(),
 }).superRefine((cfg, ctx) => {
+  if (cfg.cib !== undefined && (cfg.resources.length > 0 || Object.keys(cfg.options).length > 0)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["cib"],
+      message: "give either cib (a CIB file) or resources/options, not both",
+    });
+  }
   const names = cfg.nodes.map((n) => n.name);
   if (!names.includes(cfg.node)) {
     ctx.addIssue({
@@ -281,34 +299,109 @@ export function loadNodeConfig(file: string): NodeConfigFile {
   return parseNodeConfig(text, file);
 }
 
-/** The CIB a node starts with when it has none on disk (epoch 1, empty status). */
-export function initialCib(cfg: NodeConfigFile, file = "configuration"): Cib {
-  const parsed = cibSchema.safeParse({
+/**
+ * The CIB a node starts with when it has none on disk (epoch 1, empty status):
+ * the `cib` file when one is given, else built from `resources` and `options`.
+ * Each resource becomes a primitive with a `monitor` operation at its interval
+ * (when one is given), a location constraint `${resource}-on-${node}` per
+ * location score, and meta stickiness; nodes carry priority and votes.
+ *
+ * @param file the configuration file's path: names it in errors and anchors `cib`
+ * @param warn told about every part of a Pacemaker CIB that was not imported
+ */
+export function initialCib(
+  cfg: NodeConfigFile,
+  file = "configuration",
+  warn: (line: string) => void = () => {},
+): CibDocument {
+  if (cfg.cib !== undefined) return cibFromFile(cfg, file, warn);
+  const locations = cfg.resources.flatMap((r) =>
+    Object.entries(r.location).map(([node, score]) => ({
+      id: `${r.id}-on-${node}`,
+      resource: r.id,
+      node,
+      score,
+    }))
+  );
+  const parsed = cibDocumentSchema.safeParse({
     version: { adminEpoch: 0, epoch: 1, numUpdates: 0 },
     config: {
       options: {
-        stickiness: cfg.options.stickiness ?? 100,
-        noQuorumPolicy: cfg.options.noQuorumPolicy ?? "stop",
-        migrationThreshold: cfg.options.migrationThreshold ?? 3,
+        ...(cfg.options.stickiness !== undefined ? { stickiness: cfg.options.stickiness } : {}),
+        ...(cfg.options.noQuorumPolicy !== undefined
+          ? { noQuorumPolicy: cfg.options.noQuorumPolicy }
+          : {}),
+        ...(cfg.options.migrationThreshold !== undefined
+          ? { migrationThreshold: cfg.options.migrationThreshold }
+          : {}),
       },
       nodes: cfg.nodes.map((n) => ({ name: n.name, priority: n.priority, votes: n.votes })),
       resources: cfg.resources.map((r) => ({
+        kind: "primitive",
         id: r.id,
         agent: r.agent,
         params: r.params,
-        monitorMs: r.monitor,
-        location: r.location,
-        ...(r.stickiness !== undefined ? { stickiness: r.stickiness } : {}),
+        ...(r.stickiness !== undefined ? { meta: { stickiness: r.stickiness } } : {}),
+        operations: r.monitor > 0 ? [{ name: "monitor", intervalMs: r.monitor }] : [],
       })),
+      constraints: { locations },
     },
-    status: {},
+    status: { nodes: {} },
   });
   if (!parsed.success) {
     // Paths are relative to the CIB; map the common ones back to the file's names.
-    const text = formatIssues(parsed.error).replaceAll("config.resources", "resources");
+    const text = formatIssues(parsed.error)
+      .replaceAll("config.resources", "resources")
+      .replaceAll("config.options", "options")
+      .replaceAll("config.nodes", "nodes");
     throw new ConfigError(`${file}: invalid configuration:\n${indent(text)}`);
   }
   return parsed.data;
+}
+
+/** The initial CIB from the `cib` file; its nodes must be the configured nodes. */
+function cibFromFile(
+  cfg: NodeConfigFile,
+  file: string,
+  warn: (line: string) => void,
+): CibDocument {
+  const path = resolve(dirname(file), cfg.cib!);
+  let doc: CibDocument;
+  try {
+    const source = readCibSource(path);
+    for (const u of source.unsupported) warn(`${path}: not imported: ${u.path}: ${u.what}`);
+    doc = source.cib;
+  } catch (e) {
+    throw new ConfigError(`${file}: cib: ${(e as Error).message}`);
+  }
+  const names = cfg.nodes.map((n) => n.name);
+  if (doc.config.nodes.length === 0) {
+    // A CIB without a node list runs on the configured nodes.
+    return {
+      ...doc,
+      config: {
+        ...doc.config,
+        nodes: cfg.nodes.map((n) => ({
+          name: n.name,
+          priority: n.priority,
+          votes: n.votes,
+          standby: false,
+          maintenance: false,
+          attributes: {},
+        })),
+      },
+    };
+  }
+  const inCib = doc.config.nodes.map((n) => n.name);
+  const differ = names.some((n) => !inCib.includes(n)) || inCib.some((n) => !names.includes(n));
+  if (differ) {
+    throw new ConfigError(
+      `${file}: cib: ${path} names nodes ${inCib.join(", ")}, but nodes[] are ${
+        names.join(", ")
+      } (they must be the same)`,
+    );
+  }
+  return doc;
 }
 
 function indent(text: string): string {

@@ -4,7 +4,9 @@
  * It feeds the core real events (UDP frames that passed decoding,
  * authentication and replay checks; timer ticks from the monotonic clock;
  * results of agent operations) and carries its effects out (send frames, run
- * operations, persist the CIB, log events). It also serves the HTTP API.
+ * operations, persist the CIB, log events). It also serves the HTTP API, and
+ * turns its CIB requests (`POST /cib/update`, `POST /resource/cleanup`) into
+ * core events whose replies it waits for.
  *
  * @module
  */
@@ -18,9 +20,16 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
-import type { StatusDocument } from "../api/status_app.ts";
+import type {
+  CibCleanupResponse,
+  CibSnapshot,
+  CibUpdateResponse,
+  StatusDocument,
+} from "../api/status_app.ts";
 import { createStatusApp } from "../api/status_app.ts";
 import { readCibFile, writeCibFile } from "../cib/cib_file.ts";
+import type { CibUpdate } from "../cib/cib_update.ts";
+import type { CibStamp } from "../cib/replication/stamp.ts";
 import {
   DEFAULT_API,
   initialCib,
@@ -30,7 +39,7 @@ import {
 import { OperationExecutor } from "../lrm/executor.ts";
 import type { LrmOperation, OperationDetail } from "../lrm/lrm_state.ts";
 import type { ClusterEvent } from "../node/events.ts";
-import { NodeCore, type NodeEffect, type NodeEvent } from "../node/node_core.ts";
+import { type CibReply, NodeCore, type NodeEffect, type NodeEvent } from "../node/node_core.ts";
 import { assertSigningKey, type Keyring, loadAuthkeys } from "../wire/authkeys.ts";
 import { HeartbeatLink } from "../compat/heartbeat_link.ts";
 import { isIPv4 } from "../messaging/transport.ts";
@@ -69,6 +78,10 @@ export interface NodeDaemonOptions {
 
 const MAX_EVENTS = 200;
 const OCF_ERR_INSTALLED = 5;
+/** How long `POST /cib/update` waits for the outcome (the core answers `unknown` at 8 s). */
+const CIB_UPDATE_WAIT_MS = 10_000;
+/** Most configuration changes awaiting an outcome at once. */
+const MAX_PENDING_UPDATES = 256;
 
 /** One running node. */
 export class NodeDaemon {
@@ -89,6 +102,11 @@ export class NodeDaemon {
   #persistedGeneration = 0;
   #api: HttpServer | undefined;
   #closed = false;
+  /** Client requests awaiting their `cib-reply`: request id -> resolver. */
+  readonly #pendingUpdates = new Map<string, (reply: CibReply) => void>();
+  #requestCounter = 0;
+  /** The newest copy to write at the end of the current step (earlier ones are skipped). */
+  #toPersist: Extract<NodeEffect, { type: "persist-cib" }> | null = null;
 
   private constructor(
     opts: NodeDaemonOptions,
@@ -103,10 +121,15 @@ export class NodeDaemon {
     this.#incarnation = incarnation;
     const agents = new AgentResolver({ plugins: plugins.resourceAgents });
     this.#agents = agents;
-    const cib = readCibFile(cfg.stateDir) ?? initialCib(cfg, opts.configFile);
+    const stored = readCibFile(cfg.stateDir);
+    const cib = stored?.cib ??
+      initialCib(cfg, opts.configFile, (line) => this.#line(line));
     this.#core = new NodeCore({
       self: cfg.node,
       cib,
+      term: stored?.term ?? 0,
+      // The core's clock starts at 0 now; move lifetimes are wall-clock times.
+      wallClockOffsetMs: this.#startedAt,
       keepaliveMs: cfg.keepalive,
       deadtimeMs: cfg.deadtime,
       warntimeMs: cfg.warntime,
@@ -198,7 +221,13 @@ export class NodeDaemon {
       openTransport,
     });
     const [host, port] = splitHostPort(self.api ?? DEFAULT_API);
-    const app = createStatusApp({ status: () => this.status(), events: () => [...this.#events] });
+    const app = createStatusApp({
+      status: () => this.status(),
+      events: () => [...this.#events],
+      cib: () => this.cib(),
+      updateCib: (update) => this.updateCib(update),
+      cleanup: (resource, node) => this.cleanup(resource, node),
+    });
     this.#api = await serveHttp({ hostname: host, port, fetch: app.fetch });
     this.#line(
       `vigil ${this.#opts.version} node ${self.name} incarnation ${this.#incarnation}: links ${
@@ -288,6 +317,77 @@ export class NodeDaemon {
     };
   }
 
+  /** This node's CIB copy and its stamp (`GET /cib`). */
+  cib(): CibSnapshot {
+    return { cib: this.#core.cib, stamp: this.#core.cibStamp };
+  }
+
+  /**
+   * Submits a configuration change and waits (at most 10 s) for its outcome:
+   * ok once a majority of the configured nodes persisted it, else refused or
+   * unknown (`POST /cib/update`).
+   */
+  updateCib(update: CibUpdate): Promise<CibUpdateResponse> {
+    if (this.#closed) {
+      return Promise.resolve({ ok: false, outcome: "refused", error: "the node is stopping" });
+    }
+    if (this.#pendingUpdates.size >= MAX_PENDING_UPDATES) {
+      return Promise.resolve({
+        ok: false,
+        outcome: "refused",
+        error: `${MAX_PENDING_UPDATES} changes are already waiting on this node: not sent; retry`,
+      });
+    }
+    // Unique across restarts: the DC may still hold requests of an earlier process.
+    const requestId = `${this.#opts.config.node}-${this.#incarnation}-${++this.#requestCounter}`;
+    return new Promise<CibUpdateResponse>((resolveReply) => {
+      const timer = setTimeout(() => {
+        this.#pendingUpdates.delete(requestId);
+        resolveReply({
+          ok: false,
+          outcome: "unknown",
+          error: `no outcome within ${CIB_UPDATE_WAIT_MS} ms: the change may or may not have ` +
+            "been applied; check the CIB and retry if needed",
+        });
+      }, CIB_UPDATE_WAIT_MS);
+      this.#pendingUpdates.set(requestId, (reply) => {
+        clearTimeout(timer);
+        this.#pendingUpdates.delete(requestId);
+        resolveReply(
+          reply.ok
+            ? {
+              ok: true,
+              version: reply.version,
+              stamp: reply.stamp,
+              ...(reply.summary !== undefined ? { summary: reply.summary } : {}),
+            }
+            : { ok: false, outcome: reply.outcome, error: reply.error },
+        );
+      });
+      this.#step({ type: "cib-update", now: this.#now(), requestId, update });
+    });
+  }
+
+  /**
+   * Clears the fail count and last failure of `resource` on `node`, or on every
+   * reachable node (`POST /resource/cleanup`).
+   */
+  cleanup(resource: string, node?: string): CibCleanupResponse {
+    const effects = this.#step({
+      type: "cleanup",
+      now: this.#now(),
+      resource,
+      ...(node !== undefined ? { node } : {}),
+    });
+    const sent = effects.find((e): e is Extract<NodeEffect, { type: "cleanup-sent" }> =>
+      e.type === "cleanup-sent"
+    );
+    if (!sent) return { ok: false, error: "the node is stopping" };
+    return sent.error !== undefined && sent.nodes.length === 0
+      ? { ok: false, error: sent.error }
+      : { ok: true, nodes: sent.nodes };
+  }
+
   /**
    * Stops gracefully: gives every resource up (stop operations), tells peers by
    * leaving the membership, then closes sockets. Bounded by `timeoutMs`.
@@ -319,8 +419,9 @@ export class NodeDaemon {
     return performance.now() - this.#t0;
   }
 
-  #step(event: NodeEvent): void {
-    if (this.#closed) return;
+  /** Steps the core and carries its effects out; returns them (empty once closed). */
+  #step(event: NodeEvent): NodeEffect[] {
+    if (this.#closed) return [];
     let effects: NodeEffect[];
     try {
       effects = this.#core.step(event);
@@ -330,7 +431,7 @@ export class NodeDaemon {
       this.close().finally(() =>
         (globalThis as { process?: { exit(c: number): void } }).process?.exit(70)
       );
-      return;
+      return [];
     }
     if (event.type === "tick") this.#links?.tick(event.now);
     // Persist a new membership generation before any message announces it.
@@ -340,7 +441,26 @@ export class NodeDaemon {
       writeAtomically(join(this.#opts.config.stateDir, "generation"), `${generation}\n`);
     }
     for (const effect of effects) this.#apply(effect);
+    const persisted = this.#persistCib();
     this.#schedule();
+    // Told after the whole batch: the copy is on disk before anything answers it.
+    if (persisted) this.#step({ type: "cib-persisted", now: this.#now(), stamp: persisted });
+    return effects;
+  }
+
+  /** Writes the newest copy of this step, if any; returns its stamp. */
+  #persistCib(): CibStamp | null {
+    const p = this.#toPersist;
+    this.#toPersist = null;
+    if (!p) return null;
+    try {
+      writeCibFile(this.#opts.config.stateDir, p.cib, p.term);
+    } catch (e) {
+      // Not confirmed: the replica does not count this node's copy, and retries later.
+      this.#line(`cannot write the CIB: ${(e as Error).message}`);
+      return null;
+    }
+    return p.stamp;
   }
 
   #apply(effect: NodeEffect): void {
@@ -350,7 +470,13 @@ export class NodeDaemon {
       case "run-op":
         return this.#run(effect.op);
       case "persist-cib":
-        return writeCibFile(this.#opts.config.stateDir, effect.cib);
+        // Writes are in order; a copy superseded within the same step need not be written.
+        this.#toPersist = effect;
+        return;
+      case "cib-reply":
+        return this.#pendingUpdates.get(effect.requestId)?.(effect);
+      case "cleanup-sent":
+        return;
       case "event":
         // Device readings are tied to a membership: read them again under the new one.
         if (effect.event.kind === "membership") queueMicrotask(() => this.#devices.recheck());

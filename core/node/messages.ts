@@ -6,7 +6,11 @@
  */
 
 import { z } from "zod";
-import { cibSchema, cibVersionSchema, resourceStatusSchema } from "../cib/cib.ts";
+import { cibVersionSchema, resourceStatusSchema } from "../cib/cib.ts";
+import { cibUpdateSchema } from "../cib/cib_update.ts";
+import { type ReplicationMessage, replicationMessageSchema } from "../cib/replication/messages.ts";
+import { type CibDocument, cibDocumentSchema } from "../cib/schema/document.ts";
+import { cibStatusSchema, type CibStatusSection } from "../cib/schema/status.ts";
 import { type ChannelPacket, channelPacketSchema } from "../messaging/reliable_channel.ts";
 
 const name = z.string().min(1).max(64);
@@ -47,7 +51,7 @@ export const heartbeatSchema = z.strictObject({
 export const operationRequestSchema = z.strictObject({
   type: z.literal("op"),
   actionId: z.string().min(1).max(200),
-  resource: name,
+  resource: z.string().min(1).max(255),
   action: z.enum(["start", "stop"]),
   agent: z.string().min(1).max(128),
   params: z.record(z.string(), z.unknown()),
@@ -66,11 +70,36 @@ export const operationResultSchema = z.strictObject({
   }),
 });
 
-/** A full CIB copy, pushed by the DC or sent on request. */
-export const cibPushSchema = z.strictObject({ type: z.literal("cib"), cib: cibSchema });
+/**
+ * A configuration change as it travels to the DC and is applied there: the
+ * administrative update and the wall-clock time (ms since the epoch) at which
+ * the origin took it, so every node computes the same result (move lifetimes).
+ */
+export const cibPatchSchema = z.strictObject({
+  update: cibUpdateSchema,
+  at: z.number().int().min(0),
+});
 
-/** A request for the receiver's CIB. */
-export const cibRequestSchema = z.strictObject({ type: z.literal("cib-req") });
+/** A configuration change as the replica carries it. */
+export type CibPatch = z.output<typeof cibPatchSchema>;
+
+/** A CIB replication message (core/cib/replication/messages.ts) between replicas. */
+export type CibReplicationMessage = ReplicationMessage<CibDocument, CibPatch, CibStatusSection>;
+
+/** One CIB replication message, wrapped for the reliable channel. */
+export const cibReplicationSchema = z.strictObject({
+  type: z.literal("cib-repl"),
+  msg: replicationMessageSchema(cibDocumentSchema, cibPatchSchema, cibStatusSchema),
+});
+
+/**
+ * Ask the receiver to forget a resource's fail count and last failure
+ * (`vigil resource cleanup`), so the policy engine may place it there again.
+ */
+export const cleanupSchema = z.strictObject({
+  type: z.literal("cleanup"),
+  resource: z.string().min(1).max(255),
+});
 
 /**
  * Messages that need reliable, ordered delivery: they travel inside the
@@ -79,8 +108,8 @@ export const cibRequestSchema = z.strictObject({ type: z.literal("cib-req") });
 export const reliableMessageSchema = z.discriminatedUnion("type", [
   operationRequestSchema,
   operationResultSchema,
-  cibPushSchema,
-  cibRequestSchema,
+  cibReplicationSchema,
+  cleanupSchema,
 ]);
 
 /** Any frame body for the node's core: a heartbeat, or a reliable-channel packet. */

@@ -10,16 +10,38 @@
  * election -> (on the DC) CIB status -> policy engine -> transition engine ->
  * "op" messages -> the target's LRM -> results -> CIB status -> policy engine.
  *
+ * The CIB is a {@link CibDocument} held by a {@link CibReplica}: every agreed
+ * membership (with its DC and quorum) is a view of the replica; configuration
+ * changes (`cib-update` events, from the API) go to the DC, which orders them
+ * and acknowledges each once a majority of the configured nodes persisted it
+ * (`persist-cib` effects, confirmed by `cib-persisted` events). The DC plans
+ * only once its replica is synchronised ("ready"). The status section the
+ * policy engine reads is not replicated: every node builds it from the LRM
+ * tables its peers' heartbeats and results carry (the DC's is authoritative).
+ * Until the new scheduler takes over, the old policy engine runs on the
+ * document through {@link legacyPolicyConfig}.
+ *
  * @example
  * ```ts
  * const core = new NodeCore({ self: "n1", cib, keepaliveMs: 100, deadtimeMs: 500 });
  * const effects = core.step({ type: "tick", now: 0 });
+ * core.step({ type: "cib-update", now: 5, requestId: "n1-1-1",
+ *   update: { op: "resource-target-role", resource: "web", role: "Stopped" } });
+ * // ... later a { type: "cib-reply", requestId: "n1-1-1", ok: true, ... } effect
  * ```
  * @module
  */
 
-import type { Cib, CibStatus, ResourceStatus } from "../cib/cib.ts";
-import { type CibVersion, compareVersions } from "../cib/version.ts";
+import type { CibConfig, CibStatus, ResourceStatus } from "../cib/cib.ts";
+import { activeMoves, applyCibUpdate, type CibUpdate } from "../cib/cib_update.ts";
+import { canonicalDigest } from "../cib/replication/digest.ts";
+import type { ReplicaEffect, ReplicaOps } from "../cib/replication/events.ts";
+import { CibReplica, type ReplicaPhase } from "../cib/replication/replica.ts";
+import type { ReplicaCopy } from "../cib/replication/messages.ts";
+import { type CibStamp, formatStamp } from "../cib/replication/stamp.ts";
+import type { CibDocument } from "../cib/schema/document.ts";
+import type { CibStatusSection } from "../cib/schema/status.ts";
+import { type CibVersion, compareVersions, formatVersion } from "../cib/version.ts";
 import { electDc, Election } from "../election/election.ts";
 import {
   type LrmOperation,
@@ -34,7 +56,9 @@ import { computeTransition, type PlannedAction, type PolicyOutput } from "../pe/
 import { computeQuorum, type QuorumState } from "../quorum/quorum.ts";
 import { TransitionEngine } from "../te/transition_engine.ts";
 import type { ClusterEvent } from "./events.ts";
+import { type LegacyPolicyConfig, legacyPolicyConfig } from "./legacy_policy_config.ts";
 import {
+  type CibPatch,
   type Heartbeat,
   type Message,
   type OperationRequestMessage,
@@ -48,7 +72,16 @@ export interface NodeCoreOptions {
   /** This node's name (must be a configured node). */
   self: string;
   /** The CIB to start from (from disk, or built from the configuration). */
-  cib: Cib;
+  cib: CibDocument;
+  /** The replication term persisted with it (0 for a CIB never written by a quorate DC). */
+  term?: number;
+  /**
+   * Wall-clock time (ms since the epoch) at `now` = 0: `now` plus this is the
+   * time move lifetimes are measured in (default 0: `now` is wall-clock time).
+   */
+  wallClockOffsetMs?: number;
+  /** A configuration change without an outcome after this long is answered `unknown` (8000). */
+  cibRequestTimeoutMs?: number;
   /** Interval between heartbeats. */
   keepaliveMs: number;
   /** Silence after which a peer is dead. */
@@ -95,7 +128,41 @@ export type NodeEvent =
    */
   | { type: "devices"; now: number; votes: number; score: number; generation: number | null }
   /** The daemon is stopping: give every resource up and leave the membership. */
-  | { type: "shutdown"; now: number };
+  | { type: "shutdown"; now: number }
+  /**
+   * A client asks for a configuration change (`requestId` unique on this node,
+   * across restarts too); exactly one `cib-reply` effect answers it.
+   */
+  | { type: "cib-update"; now: number; requestId: string; update: CibUpdate }
+  /** The CIB copy with this stamp is on disk now (after a `persist-cib` effect). */
+  | { type: "cib-persisted"; now: number; stamp: CibStamp }
+  /**
+   * Forget the fail count and last failure of `resource` on `node`, or on every
+   * node when `node` is absent (`vigil resource cleanup`); a `cleanup-sent`
+   * effect says where it went.
+   */
+  | { type: "cleanup"; now: number; resource: string; node?: string };
+
+/** The answer to one `cib-update` event. */
+export type CibReply =
+  /** Persisted by a majority of the configured nodes. */
+  | {
+    type: "cib-reply";
+    requestId: string;
+    ok: true;
+    version: CibVersion;
+    stamp: CibStamp;
+    /** What changed, as this node read the update against its own copy when it took it. */
+    summary?: string;
+  }
+  /** `refused`: never applied. `unknown`: may or may not have been applied. */
+  | {
+    type: "cib-reply";
+    requestId: string;
+    ok: false;
+    outcome: "refused" | "unknown";
+    error: string;
+  };
 
 /** Something the node wants done. */
 export type NodeEffect =
@@ -104,7 +171,14 @@ export type NodeEffect =
   /** Reliable-channel trouble worth a log line (overflow, refused or reset streams). */
   | { type: "log"; text: string }
   | { type: "run-op"; op: LrmOperation }
-  | { type: "persist-cib"; cib: Cib }
+  /**
+   * Write this CIB and its term atomically, in order (a queued write may be
+   * skipped for a newer one), then report `cib-persisted` with `stamp`.
+   */
+  | { type: "persist-cib"; cib: CibDocument; term: number; stamp: CibStamp }
+  | CibReply
+  /** Where a `cleanup` event went: this node and/or the peers it was sent to. */
+  | { type: "cleanup-sent"; resource: string; nodes: string[]; error?: string }
   | { type: "event"; event: ClusterEvent };
 
 /** A resource as the status page shows it. */
@@ -139,6 +213,14 @@ export interface NodeSnapshot {
   quorum: QuorumState | null;
   /** CIB version. */
   cibVersion: CibVersion;
+  /** The CIB copy's replication stamp (term, version, digest). */
+  cibStamp: CibStamp;
+  /** The CIB replica's phase: none, member, or (DC) collecting, fetching, ready. */
+  cibPhase: ReplicaPhase;
+  /** Moves in force (`vigil resource move`), with their expiry (wall-clock ms) if any. */
+  moves: { resource: string; node: string; expiresAt?: number }[];
+  /** Configured items the running policy engine does not act on yet. */
+  ignored: string[];
   /** Resources and where they are. */
   resources: ResourceView[];
   /** This node's LRM table. */
@@ -160,7 +242,10 @@ interface PeerState {
 export class NodeCore {
   readonly #opts:
     & Required<
-      Omit<NodeCoreOptions, "operationTimeoutMs" | "generation" | "quorum" | "incarnation">
+      Omit<
+        NodeCoreOptions,
+        "operationTimeoutMs" | "generation" | "quorum" | "incarnation" | "cib"
+      >
     >
     & {
       quorum: QuorumOptions;
@@ -175,7 +260,18 @@ export class NodeCore {
   #bootedAt = 0;
   #sawWholeCluster = false;
   readonly #peers = new Map<string, PeerState>();
-  #cib: Cib;
+  readonly #replica: CibReplica<CibDocument, CibPatch, CibStatusSection>;
+  /** The old engine's input for the current document, rebuilt when it changes or a move expires. */
+  #legacy: { doc: CibDocument; built: LegacyPolicyConfig; key: number } | null = null;
+  #legacyKey = 0;
+  /** The CIB version whose ignored items were last logged. */
+  #ignoredLoggedFor = "";
+  /** Summaries of open client requests, computed when they were taken. */
+  readonly #summaries = new Map<string, string>();
+  /** The last view fed to the replica (as a key), to feed only changes. */
+  #viewKey = "";
+  /** The DC's status as last planned from (new failures abort a transition). */
+  #plannedStatus: CibStatus = {};
   #quorum: QuorumState | null = null;
   #now = 0;
   #started = false;
@@ -189,7 +285,6 @@ export class NodeCore {
   #transitionCounter = 0;
   #lastPolicy: PolicyOutput | null = null;
   #lastPolicyKey = "";
-  #lastCibRequestAt = -Infinity;
   #devices: { votes: number; score: number; generation: number | null } = {
     votes: 0,
     score: 0,
@@ -212,7 +307,6 @@ export class NodeCore {
   /** The DC's status built from the reports, kept while no report changed. */
   #statusCache: { key: string; status: CibStatus; json: string } | null = null;
   readonly #channel: ReliableChannel;
-  #lastCibPullAt = -Infinity;
   /** Highest incarnation seen of each peer, kept after it dies. */
   readonly #incarnations = new Map<string, number>();
   /** Resources this node gave up so that it can merge with the peer named. */
@@ -231,15 +325,27 @@ export class NodeCore {
     }
     this.#opts = {
       self: opts.self,
-      cib: opts.cib,
       keepaliveMs: opts.keepaliveMs,
       deadtimeMs: opts.deadtimeMs,
       warntimeMs: opts.warntimeMs ?? Math.floor(opts.deadtimeMs / 2),
       initdeadMs: opts.initdeadMs ?? opts.deadtimeMs * 2,
       operationTimeoutMs: opts.operationTimeoutMs ?? (() => 20_000),
       quorum: opts.quorum ?? {},
+      wallClockOffsetMs: opts.wallClockOffsetMs ?? 0,
+      cibRequestTimeoutMs: opts.cibRequestTimeoutMs ?? 8000,
+      term: opts.term ?? 0,
     };
-    this.#cib = opts.cib;
+    // Retry a missing report or copy after a few heartbeats (the channel is reliable;
+    // a retry covers streams reset by a peer's restart).
+    const cibRetryMs = Math.max(100, Math.min(1000, opts.keepaliveMs * 5));
+    this.#replica = new CibReplica({
+      self: opts.self,
+      persisted: { term: opts.term ?? 0, doc: opts.cib },
+      ops: CIB_OPS,
+      retryMs: cibRetryMs,
+      resendMs: cibRetryMs * 5,
+      requestTimeoutMs: this.#opts.cibRequestTimeoutMs,
+    });
     this.#liveness = new Liveness({
       deadtimeMs: opts.deadtimeMs,
       warntimeMs: this.#opts.warntimeMs,
@@ -261,7 +367,7 @@ export class NodeCore {
     return new TransitionEngine({
       resendMs: this.#opts.keepaliveMs * 2,
       timeoutMs: (a) => {
-        const agent = this.#cib.config.resources.find((r) => r.id === a.resource)?.agent ?? "";
+        const agent = this.#config().resources.find((r) => r.id === a.resource)?.agent ?? "";
         return this.#opts.operationTimeoutMs(agent, a.action) + this.#opts.deadtimeMs;
       },
     });
@@ -273,8 +379,28 @@ export class NodeCore {
   }
 
   /** The local CIB copy. */
-  get cib(): Cib {
-    return this.#cib;
+  get cib(): CibDocument {
+    return this.#replica.doc;
+  }
+
+  /** The local CIB copy's replication stamp. */
+  get cibStamp(): CibStamp {
+    return this.#replica.stamp;
+  }
+
+  /** The local CIB copy's replication term. */
+  get cibTerm(): number {
+    return this.#replica.copy.term;
+  }
+
+  /** The CIB replica's phase (a DC plans only when "ready"). */
+  get cibPhase(): ReplicaPhase {
+    return this.#replica.phase;
+  }
+
+  /** The old policy engine's input built from the CIB now (see legacy_policy_config.ts). */
+  policyConfig(): LegacyPolicyConfig {
+    return this.#legacyConfig();
   }
 
   /** The current DC, or null. */
@@ -333,6 +459,15 @@ export class NodeCore {
       case "shutdown":
         this.#onShutdown();
         break;
+      case "cib-update":
+        this.#onCibUpdate(event.requestId, event.update);
+        break;
+      case "cib-persisted":
+        this.#replicaStep({ type: "persisted", now: this.#now, stamp: event.stamp });
+        break;
+      case "cleanup":
+        this.#onCleanup(event.resource, event.node);
+        break;
     }
     this.#refresh();
     if (this.#now >= this.#nextHeartbeatAt) this.#broadcastHeartbeat();
@@ -355,6 +490,8 @@ export class NodeCore {
     consider(this.#liveness.nextDeadline());
     consider(this.#lrm.nextMonitorAt());
     consider(this.#channel.nextDeadline());
+    const expiry = this.#legacyConfig().nextExpiry;
+    if (expiry !== null) consider(expiry - this.#opts.wallClockOffsetMs);
     if (!this.#membership.agreed && !this.#selfStopped && this.#inTransitionSince !== null) {
       consider(this.#inTransitionSince + this.#opts.deadtimeMs);
     }
@@ -364,9 +501,11 @@ export class NodeCore {
   /** The node's view of the cluster for the status page. */
   snapshot(): NodeSnapshot {
     const agreed = this.#membership.agreed;
-    const status = this.#election.isDc ? this.#statusFromReports() : this.#cib.status;
+    // Every node hears every member's LRM table: the status is the same view the DC plans from.
+    const status = this.#statusFromReports();
     const placements = new Map((this.#lastPolicy?.placements ?? []).map((p) => [p.resource, p]));
-    const resources = this.#cib.config.resources.map((r): ResourceView => {
+    const legacy = this.#legacyConfig();
+    const resources = legacy.config.resources.map((r): ResourceView => {
       const on = Object.entries(status)
         .filter(([, rs]) => rs[r.id] && rs[r.id].state !== "stopped")
         .map(([node, rs]) => ({ node, state: rs[r.id].state, failCount: rs[r.id].failCount }));
@@ -380,13 +519,17 @@ export class NodeCore {
     });
     return {
       node: this.self,
-      nodes: this.#cib.config.nodes.map((n) => n.name),
+      nodes: this.cib.config.nodes.map((n) => n.name),
       alive: this.#liveness.alive(),
       membership: agreed,
       proposal: this.#membership.proposal,
       dc: this.#election.dc,
       quorum: this.#quorum,
-      cibVersion: this.#cib.version,
+      cibVersion: this.cib.version,
+      cibStamp: this.#replica.stamp,
+      cibPhase: this.#replica.phase,
+      moves: activeMoves(this.cib),
+      ignored: legacy.ignored,
       resources,
       lrm: this.#lrm.table(),
       lrmDetails: this.#lrm.details(),
@@ -417,7 +560,7 @@ export class NodeCore {
 
   /** Every configured resource, as the LRM probes it. */
   #probeTargets(): ProbeTarget[] {
-    return this.#cib.config.resources.map((r) => ({
+    return this.#config().resources.map((r) => ({
       id: r.id,
       agent: r.agent,
       params: r.params,
@@ -453,6 +596,7 @@ export class NodeCore {
       this.#event("node-lost", `node ${peer} lost (silent for ${this.#opts.deadtimeMs} ms)`, peer);
     }
     for (const op of this.#lrm.dueMonitors(this.#now)) this.#emit({ type: "run-op", op });
+    this.#replicaStep({ type: "tick", now: this.#now });
     this.#channel.tick(this.#now);
   }
 
@@ -491,7 +635,6 @@ export class NodeCore {
         if (this.#election.isDc) {
           for (const [actionId, ok] of body.done) this.#actionResult(actionId, ok);
         }
-        this.#pullNewerCibFromDc(from, body);
         break;
       }
       default:
@@ -500,16 +643,6 @@ export class NodeCore {
         this.#takeDeliveries(incarnation);
         break;
     }
-  }
-
-  /** A follower that sees its DC with a newer CIB asks for it (a push may have been lost). */
-  #pullNewerCibFromDc(from: string, hb: Heartbeat): void {
-    if (from !== this.#election.dc || compareVersions(hb.cibVersion, this.#cib.version) <= 0) {
-      return;
-    }
-    if (this.#now - this.#lastCibPullAt < this.#opts.deadtimeMs) return;
-    this.#lastCibPullAt = this.#now;
-    this.#sendReliable(from, { type: "cib-req" });
   }
 
   /** Handles what the reliable channel delivered, in order, and sends what it has ready. */
@@ -564,17 +697,184 @@ export class NodeCore {
         if (this.#election.isDc) this.#actionResult(body.actionId, body.ok);
         break;
       }
-      case "cib":
-        if (compareVersions(body.cib.version, this.#cib.version) > 0) {
-          this.#cib = body.cib;
-          this.#membershipDirty = true;
-          this.#emit({ type: "persist-cib", cib: this.#cib });
-        }
+      case "cib-repl":
+        this.#replicaStep({ type: "message", now: this.#now, from, message: body.msg });
         break;
-      case "cib-req":
-        this.#sendReliable(from, { type: "cib", cib: this.#cib });
+      case "cleanup":
+        this.#cleanupHere(body.resource, from);
         break;
     }
+  }
+
+  // --- the CIB --------------------------------------------------------------
+
+  /** Feeds the replica and carries its effects out. */
+  #replicaStep(
+    event: Parameters<CibReplica<CibDocument, CibPatch, CibStatusSection>["step"]>[0],
+  ): void {
+    for (const e of this.#replica.step(event)) this.#onReplicaEffect(e);
+  }
+
+  #onReplicaEffect(e: ReplicaEffect<CibDocument, CibPatch, CibStatusSection>): void {
+    switch (e.type) {
+      case "send":
+        this.#sendReliable(e.to, { type: "cib-repl", msg: e.message });
+        return;
+      case "persist":
+        this.#emit({ type: "persist-cib", cib: e.copy.doc, term: e.copy.term, stamp: e.stamp });
+        return;
+      case "changed":
+        this.#onCibChanged(e.copy);
+        return;
+      case "reply": {
+        const summary = this.#summaries.get(e.requestId);
+        this.#summaries.delete(e.requestId);
+        if (e.ok) {
+          this.#emit({
+            type: "cib-reply",
+            requestId: e.requestId,
+            ok: true,
+            version: e.version,
+            stamp: e.stamp,
+            ...(summary !== undefined ? { summary } : {}),
+          });
+        } else {
+          this.#emit({
+            type: "cib-reply",
+            requestId: e.requestId,
+            ok: false,
+            outcome: e.outcome,
+            error: e.error,
+          });
+        }
+        return;
+      }
+      case "log":
+        this.#emit({ type: "log", text: `cib: ${e.text}` });
+        return;
+    }
+  }
+
+  /** A new copy: what the engine reads changed (votes, priorities, resources, constraints). */
+  #onCibChanged(copy: ReplicaCopy<CibDocument>): void {
+    const before = this.#legacy?.built.config;
+    this.#membershipDirty = true;
+    this.#heartbeatSoon();
+    const after = this.#legacyConfig();
+    if (before && before !== after.config) {
+      this.#event(
+        "cib",
+        `CIB ${
+          formatVersion(copy.doc.version)
+        } (term ${copy.term}): ${after.config.resources.length} ` +
+          `resources, ${copy.doc.config.constraints.locations.length} location constraints`,
+      );
+      // Resources new to this node's configuration: learn whether they already run here.
+      const known = new Set(before.resources.map((r) => r.id));
+      const added = this.#probeTargets().filter((t) => !known.has(t.id));
+      if (added.length && this.#started && !this.#shuttingDown) {
+        for (const op of this.#lrm.probeAll(added)) this.#emit({ type: "run-op", op });
+      }
+    }
+  }
+
+  #onCibUpdate(requestId: string, update: CibUpdate): void {
+    const at = Math.max(0, Math.round(this.#now + this.#opts.wallClockOffsetMs));
+    // A preview against this node's copy, for the reply's text; the DC decides.
+    const preview = applyCibUpdate(this.cib, update, at);
+    if (preview.ok && this.#summaries.size < MAX_OPEN_SUMMARIES) {
+      this.#summaries.set(requestId, preview.summary);
+    }
+    this.#replicaStep({ type: "submit", now: this.#now, requestId, patch: { update, at } });
+  }
+
+  #onCleanup(resource: string, node: string | undefined): void {
+    if (node !== undefined && !this.#isConfigured(node)) {
+      this.#emit({
+        type: "cleanup-sent",
+        resource,
+        nodes: [],
+        error: `no node "${node}" (nodes: ${this.cib.config.nodes.map((n) => n.name).join(", ")})`,
+      });
+      return;
+    }
+    const targets = node !== undefined ? [node] : this.cib.config.nodes.map((n) => n.name);
+    const reached: string[] = [];
+    for (const t of targets) {
+      if (t === this.self) {
+        this.#cleanupHere(resource, this.self);
+        reached.push(t);
+      } else if (this.#liveness.isAlive(t)) {
+        this.#sendReliable(t, { type: "cleanup", resource });
+        reached.push(t);
+      }
+    }
+    this.#emit({
+      type: "cleanup-sent",
+      resource,
+      nodes: reached,
+      ...(reached.length === 0 ? { error: `node ${node} is not reachable` } : {}),
+    });
+  }
+
+  #cleanupHere(resource: string, by: string): void {
+    const before = this.#lrm.seq;
+    this.#lrm.cleanup(resource);
+    if (this.#lrm.seq !== before) {
+      this.#event("cib", `fail count of ${resource} cleared on ${this.self} (asked by ${by})`);
+      this.#heartbeatSoon();
+    }
+  }
+
+  /** The old engine's configuration (legacy_policy_config.ts), rebuilt when needed. */
+  #legacyConfig(): LegacyPolicyConfig {
+    const doc = this.#replica.doc;
+    const wall = this.#now + this.#opts.wallClockOffsetMs;
+    const cached = this.#legacy;
+    if (
+      cached && cached.doc === doc &&
+      (cached.built.nextExpiry === null || wall < cached.built.nextExpiry)
+    ) {
+      return cached.built;
+    }
+    const built = legacyPolicyConfig(doc, wall);
+    this.#legacy = { doc, built, key: ++this.#legacyKey };
+    const version = formatStamp(this.#replica.stamp);
+    if (built.ignored.length > 0 && this.#ignoredLoggedFor !== version) {
+      this.#ignoredLoggedFor = version;
+      this.#emit({
+        type: "log",
+        text: `CIB ${formatVersion(doc.version)}: the running policy engine ignores ${
+          built.ignored.join("; ")
+        }`,
+      });
+    }
+    return built;
+  }
+
+  /** The old engine's configuration section. */
+  #config(): CibConfig {
+    return this.#legacyConfig().config;
+  }
+
+  /** The replica's view of the agreed membership (null while in transition). */
+  #feedView(): void {
+    const agreed = this.#membership.agreed;
+    const dc = this.#election.dc;
+    const quorate = !!this.#quorum?.quorate && !this.#quorumPending;
+    const configured = this.cib.config.nodes.length;
+    const key = agreed && dc
+      ? `${agreed.generation}|${agreed.members.join(",")}|${dc}|${quorate}|${configured}`
+      : "";
+    if (key === this.#viewKey) return;
+    this.#viewKey = key;
+    this.#replicaStep({
+      type: "view",
+      now: this.#now,
+      view: agreed && dc
+        ? { members: agreed.members, generation: agreed.generation, dc, quorate, configured }
+        : null,
+    });
   }
 
   #onOperationRequest(from: string, req: OperationRequestMessage): void {
@@ -670,7 +970,7 @@ export class NodeCore {
     });
     if (change.proposalChanged) this.#heartbeatSoon();
     const agreed = this.#membership.agreed;
-    if (agreed?.members.length === this.#cib.config.nodes.length) this.#sawWholeCluster = true;
+    if (agreed?.members.length === this.cib.config.nodes.length) this.#sawWholeCluster = true;
     if (change.agreedChanged) {
       if (agreed) {
         const before = this.#lastAgreedMembers;
@@ -695,7 +995,7 @@ export class NodeCore {
           }`,
         );
       }
-      const priority = Object.fromEntries(this.#cib.config.nodes.map((n) => [n.name, n.priority]));
+      const priority = Object.fromEntries(this.cib.config.nodes.map((n) => [n.name, n.priority]));
       const wasDc = this.#election.isDc;
       const { dc, changed } = this.#election.update(agreed, priority);
       if (changed && dc) this.#event("dc-elected", `DC is ${dc}`, dc);
@@ -710,6 +1010,7 @@ export class NodeCore {
       this.#heartbeatSoon();
     }
     this.#updateQuorum();
+    this.#feedView();
     this.#resolveConflicts();
   }
 
@@ -727,7 +1028,7 @@ export class NodeCore {
     }
     const mine = this.#lrm.active();
     if (mine.length === 0 || this.#shuttingDown) return;
-    const priority = Object.fromEntries(this.#cib.config.nodes.map((n) => [n.name, n.priority]));
+    const priority = Object.fromEntries(this.cib.config.nodes.map((n) => [n.name, n.priority]));
     const stop = new Set<string>();
     for (const peer of this.#liveness.alive()) {
       const report = this.#peers.get(peer)?.report.membership;
@@ -780,7 +1081,7 @@ export class NodeCore {
       if (d.generation === agreed.generation) fresh = Math.max(fresh, d.votes);
       else stale = Math.max(stale, d.votes);
     }
-    const votes = Object.fromEntries(this.#cib.config.nodes.map((n) => [n.name, n.votes]));
+    const votes = Object.fromEntries(this.cib.config.nodes.map((n) => [n.name, n.votes]));
     const decide = (deviceVotes: number) =>
       computeQuorum({
         members: agreed.members,
@@ -852,40 +1153,16 @@ export class NodeCore {
     for (const op of stops) this.#emit({ type: "run-op", op });
   }
 
-  /** The DC's work: sync the CIB, record status, plan and run transitions. */
+  /** The DC's work: once the CIB is synchronised, record status, plan and run transitions. */
   #coordinate(): void {
     const agreed = this.#membership.agreed!;
     const members = agreed.members;
-    // Newest CIB wins: fetch it from any member that has a newer one.
-    let newest: { node: string; version: CibVersion } | null = null;
-    for (const m of members) {
-      const v = this.#peers.get(m)?.report.cibVersion;
-      if (v && compareVersions(v, newest?.version ?? this.#cib.version) > 0) {
-        newest = { node: m, version: v };
-      }
-    }
-    if (newest) {
-      // The request travels reliably: ask again only if no copy came within a deadtime.
-      if (this.#now - this.#lastCibRequestAt >= this.#opts.deadtimeMs) {
-        this.#lastCibRequestAt = this.#now;
-        this.#sendReliable(newest.node, { type: "cib-req" });
-      }
-      return;
-    }
+    // The replica syncs the newest CIB of the members first: plan only from that one.
+    if (this.#replica.phase !== "ready") return;
 
     const { status, json: statusJson } = this.#cachedStatus(agreed);
-    // Compared against the CIB before it takes the new status in.
-    const newFailure = this.#anyNewFailure(status);
-    if (status !== this.#cib.status && statusJson !== JSON.stringify(this.#cib.status)) {
-      const v = this.#cib.version;
-      this.#cib = { ...this.#cib, version: { ...v, numUpdates: v.numUpdates + 1 }, status };
-      this.#emit({ type: "persist-cib", cib: this.#cib });
-      for (const m of members) {
-        if (m !== this.self) {
-          this.#sendReliable(m, { type: "cib", cib: this.#cib });
-        }
-      }
-    }
+    const newFailure = status !== this.#plannedStatus && this.#anyNewFailure(status);
+    this.#plannedStatus = status;
 
     for (const d of this.#te.tick(this.#now, members)) this.#dispatch(d.action);
     if (this.#te.busy) {
@@ -903,18 +1180,19 @@ export class NodeCore {
     // initdead: after boot, wait for the whole cluster once (or initdead) before placing.
     if (!this.#sawWholeCluster && this.#now - this.#bootedAt < this.#opts.initdeadMs) return;
     const nodeScores = this.#nodeScores(members);
+    const legacy = this.#legacyConfig();
     const key = `${agreed.generation}|${this.#quorum?.quorate}|${this.#quorumPending}|${
       [...this.#yielded.keys()].join(",")
-    }|${this.#cib.version.epoch}|${JSON.stringify(nodeScores)}|${statusJson}`;
+    }|${this.#legacy?.key}|${JSON.stringify(nodeScores)}|${statusJson}`;
     if (key === this.#lastPolicyKey) return;
     this.#lastPolicyKey = key;
     const policy = computeTransition({
-      config: this.#cib.config,
+      config: legacy.config,
       members,
       quorate: this.#quorum?.quorate ?? false,
       status,
       nodeScores,
-      bans: this.#bans(),
+      bans: mergeBans(legacy.bans, this.#bans()),
       // Waiting for a fresh quorum-device reading: change nothing until it comes.
       ...(this.#quorumPending ? { noQuorumPolicy: "freeze" as const } : {}),
     });
@@ -934,7 +1212,7 @@ export class NodeCore {
   }
 
   #dispatch(action: PlannedAction): void {
-    const rsc = this.#cib.config.resources.find((r) => r.id === action.resource);
+    const rsc = this.#config().resources.find((r) => r.id === action.resource);
     const body: OperationRequestMessage = {
       type: "op",
       actionId: this.#transitionPrefix + action.id,
@@ -967,7 +1245,9 @@ export class NodeCore {
   #anyNewFailure(status: CibStatus): boolean {
     for (const [node, rs] of Object.entries(status)) {
       for (const [id, s] of Object.entries(rs)) {
-        if (s.state === "failed" && this.#cib.status[node]?.[id]?.state !== "failed") return true;
+        if (s.state === "failed" && this.#plannedStatus[node]?.[id]?.state !== "failed") {
+          return true;
+        }
       }
     }
     return false;
@@ -1012,7 +1292,7 @@ export class NodeCore {
       type: "hb",
       membership: this.#membership.report(),
       dc: this.#election.dc,
-      cibVersion: this.#cib.version,
+      cibVersion: this.cib.version,
       lrm: { seq: this.#lrm.seq, resources: this.#lrm.table() },
       // Results travel on the reliable channel; heartbeats repeat the recent ones
       // for a while in case a stream was reset, not for ever.
@@ -1039,7 +1319,7 @@ export class NodeCore {
   }
 
   #isConfigured(node: string): boolean {
-    return this.#cib.config.nodes.some((n) => n.name === node);
+    return this.cib.config.nodes.some((n) => n.name === node);
   }
 
   #emit(effect: NodeEffect): void {
@@ -1070,6 +1350,37 @@ function sameReport(a: Heartbeat, b: Heartbeat): boolean {
     a.devices?.votes === b.devices?.votes && a.devices?.score === b.devices?.score &&
     a.devices?.generation === b.devices?.generation;
 }
+
+/** Bans from two sources, per resource and node (the first reason given wins). */
+function mergeBans(
+  a: Record<string, Record<string, string>>,
+  b: Record<string, Record<string, string>>,
+): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const src of [a, b]) {
+    for (const [r, nodes] of Object.entries(src)) out[r] = { ...nodes, ...out[r] };
+  }
+  return out;
+}
+
+/** Most summaries of open requests kept (a reply without one just has no summary). */
+const MAX_OPEN_SUMMARIES = 1024;
+
+/** The document operations of the node's CIB replica. */
+const CIB_OPS: ReplicaOps<CibDocument, CibPatch, CibStatusSection> = {
+  applyConfig(config, patch) {
+    // The version is the replica's business: apply to a document around the configuration.
+    const doc: CibDocument = {
+      version: { adminEpoch: 0, epoch: 0, numUpdates: 0 },
+      config,
+      status: { nodes: {} },
+    };
+    const r = applyCibUpdate(doc, patch.update, patch.at);
+    return r.ok ? { ok: true, config: r.cib.config } : { ok: false, error: r.error };
+  },
+  applyStatus: (_status, patch) => patch,
+  digest: canonicalDigest,
+};
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cibSchema } from "../../core/cib/cib.ts";
+import { cibDocumentSchema } from "../../core/cib/schema/document.ts";
 import { writeCibFile } from "../../core/cib/cib_file.ts";
 import { cibCommand } from "../../core/cli/cib_command.ts";
 import type { CliIo } from "../../core/cli/command.ts";
@@ -92,7 +92,7 @@ Deno.test("vigil config validate names the failing path and exits 1", () =>
 Deno.test("vigil cib backups and restore repair a damaged CIB", () =>
   withDir(async (dir) => {
     const cib = (n: number) =>
-      cibSchema.parse({
+      cibDocumentSchema.parse({
         version: { adminEpoch: 0, epoch: 1, numUpdates: n },
         config: { nodes: [{ name: "n1" }] },
         status: {},

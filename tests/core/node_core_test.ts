@@ -1,25 +1,47 @@
 import assert from "node:assert/strict";
-import { type Cib, cibConfigSchema } from "../../core/cib/cib.ts";
+import type { CibUpdate } from "../../core/cib/cib_update.ts";
+import { type CibDocument, cibDocumentSchema } from "../../core/cib/schema/document.ts";
 import type { LrmOperation } from "../../core/lrm/lrm_state.ts";
 import type { Heartbeat, Message, ReliableMessage } from "../../core/node/messages.ts";
 import { type ChannelPacket, ReliableChannel } from "../../core/messaging/reliable_channel.ts";
-import { NodeCore, type NodeEffect, type NodeEvent } from "../../core/node/node_core.ts";
+import {
+  type CibReply,
+  NodeCore,
+  type NodeEffect,
+  type NodeEvent,
+} from "../../core/node/node_core.ts";
 
 const KEEPALIVE = 100;
 const DEADTIME = 500;
 
+/** A CIB document; resources in the node config's simple syntax (`location` scores per node). */
 function makeCib(
   nodes: string[],
-  resources: Record<string, unknown>[] = [{ id: "web", agent: "dummy" }],
-): Cib {
-  return {
+  resources: { id: string; agent: string; location?: Record<string, number | string> }[] = [{
+    id: "web",
+    agent: "dummy",
+  }],
+): CibDocument {
+  return cibDocumentSchema.parse({
     version: { adminEpoch: 0, epoch: 1, numUpdates: 0 },
-    config: cibConfigSchema.parse({ nodes: nodes.map((name) => ({ name })), resources }),
-    status: {},
-  };
+    config: {
+      nodes: nodes.map((name) => ({ name })),
+      resources: resources.map((r) => ({ id: r.id, agent: r.agent })),
+      constraints: {
+        locations: resources.flatMap((r) =>
+          Object.entries(r.location ?? {}).map(([node, score]) => ({
+            id: `${r.id}-on-${node}`,
+            resource: r.id,
+            node,
+            score,
+          }))
+        ),
+      },
+    },
+  });
 }
 
-function core(self: string, cib: Cib): NodeCore {
+function core(self: string, cib: CibDocument): NodeCore {
   return new NodeCore({ self, cib, keepaliveMs: KEEPALIVE, deadtimeMs: DEADTIME });
 }
 
@@ -38,16 +60,10 @@ function reliable(from: string, to: string, body: ReliableMessage, incarnation =
   return first.packet;
 }
 
-/** What `to` would receive, in order, from the reliable packets among `effects`. */
-function deliveredTo(to: string, from: string, effects: NodeEffect[]): unknown[] {
-  const ch = new ReliableChannel({ self: to, incarnation: 1 });
-  for (const e of effects) {
-    if (e.type === "send" && e.to === to && e.body.type !== "hb") ch.receive(from, e.body, 0);
-  }
-  return ch.drain().events.flatMap((e) => (e.type === "delivered" ? [e.payload] : []));
-}
 const events = (effects: NodeEffect[]) =>
   effects.flatMap((e) => (e.type === "event" ? [e.event] : []));
+const replies = (effects: NodeEffect[]): CibReply[] =>
+  effects.flatMap((e) => (e.type === "cib-reply" ? [e] : []));
 
 function heartbeat(from: string, over: Partial<Heartbeat["membership"]> = {}): Heartbeat {
   return {
@@ -76,10 +92,14 @@ class Cluster {
   readonly silenced = new Set<string>();
   #inbox: { to: string; from: string; body: Message }[] = [];
   #ops: { node: string; op: LrmOperation }[] = [];
+  /** CIB writes to confirm (the disk here is instant and never fails). */
+  #writes: { node: string; event: NodeEvent }[] = [];
+  /** What each node wrote last: its CIB and term. */
+  readonly disks = new Map<string, { cib: CibDocument; term: number }>();
 
   constructor(
     names: string[],
-    cib: Cib,
+    cib: CibDocument,
     readonly rcOf: (op: LrmOperation) => number,
     make: (self: string) => NodeCore = (self) => core(self, cib),
   ) {
@@ -101,7 +121,16 @@ class Cluster {
         }
       }
     }
-    for (const e of out) if (e.type === "run-op") this.#ops.push({ node, op: e.op });
+    for (const e of out) {
+      if (e.type === "run-op") this.#ops.push({ node, op: e.op });
+      if (e.type === "persist-cib") {
+        this.disks.set(node, { cib: e.cib, term: e.term });
+        this.#writes.push({
+          node,
+          event: { type: "cib-persisted", now: this.now, stamp: e.stamp },
+        });
+      }
+    }
     return out;
   }
 
@@ -111,7 +140,14 @@ class Cluster {
       for (const [n] of this.cores) {
         if (!this.silenced.has(n)) this.step(n, { type: "tick", now: this.now });
       }
-      for (let guard = 0; guard < 1000 && (this.#inbox.length || this.#ops.length); guard++) {
+      for (
+        let guard = 0;
+        guard < 1000 && (this.#inbox.length || this.#ops.length || this.#writes.length);
+        guard++
+      ) {
+        for (const w of this.#writes.splice(0)) {
+          if (!this.silenced.has(w.node)) this.step(w.node, { ...w.event, now: this.now });
+        }
         const msgs = this.#inbox.splice(0);
         for (const m of msgs) {
           this.step(m.to, {
@@ -241,14 +277,14 @@ Deno.test("a message from an unconfigured node is ignored", () => {
   });
   assert.deepEqual(events(fromStranger), []);
   assert.deepEqual(n1.snapshot().alive, []);
-  const cibReq = n1.step({
+  const cibFetch = n1.step({
     type: "message",
     now: 20,
     incarnation: 1,
     from: "intruder",
-    body: reliable("intruder", "n1", { type: "cib-req" }),
+    body: reliable("intruder", "n1", { type: "cib-repl", msg: { type: "cib-fetch", gen: 1 } }),
   });
-  assert.deepEqual(sends(cibReq), [], "no CIB handed out to strangers");
+  assert.deepEqual(sends(cibFetch), [], "no CIB handed out to strangers");
   // The same heartbeat from a configured node is heard.
   const fromPeer = n1.step({
     type: "message",
@@ -261,16 +297,38 @@ Deno.test("a message from an unconfigured node is ignored", () => {
   assert.deepEqual(n1.snapshot().alive, ["n2"]);
 });
 
-Deno.test("a configured peer asking for the CIB gets it", () => {
-  const cib = makeCib(["n1", "n2"], []);
-  const n1 = core("n1", cib);
-  n1.step({ type: "tick", now: 0 });
-  const body = reliable("n2", "n1", { type: "cib-req" });
-  const out = n1.step({ type: "message", now: 10, incarnation: 1, from: "n2", body });
-  const got = deliveredTo("n2", "n1", out) as { type: string; cib?: unknown }[];
-  assert.equal(got.length, 1);
-  assert.equal(got[0].type, "cib");
-  assert.deepEqual(got[0].cib, n1.cib);
+Deno.test("the DC syncs the newest CIB of its members before it plans", () => {
+  // n2 restarts from a newer copy on disk (epoch 5, written by a quorate DC in term 3).
+  const base = makeCib(["n1", "n2"]);
+  const newer: CibDocument = {
+    ...base,
+    version: { adminEpoch: 0, epoch: 5, numUpdates: 0 },
+    config: {
+      ...base.config,
+      options: { ...base.config.options, stickiness: 7 },
+    },
+  };
+  const c = new Cluster(["n1", "n2"], base, cleanAgents, (self) =>
+    new NodeCore({
+      self,
+      cib: self === "n2" ? newer : base,
+      term: self === "n2" ? 3 : 0,
+      keepaliveMs: KEEPALIVE,
+      deadtimeMs: DEADTIME,
+    }));
+  c.run(1500);
+  const n1 = c.cores.get("n1")!;
+  const n2 = c.cores.get("n2")!;
+  assert.equal(n1.dc, "n1");
+  assert.equal(n1.cibPhase, "ready");
+  assert.equal(n2.cibPhase, "member");
+  assert.equal(n1.cib.config.options.stickiness, 7, "the DC fetched n2's newer copy");
+  assert.equal(n1.cib.version.epoch >= 5, true);
+  assert.deepEqual(n1.cibStamp, n2.cibStamp, "both hold one copy");
+  assert.deepEqual(c.disks.get("n1")?.cib, n1.cib, "the DC wrote it");
+  // And it planned from it: the resource runs once.
+  const running = ["n1", "n2"].filter((n) => c.cores.get(n)!.lrmTable().web?.state === "started");
+  assert.equal(running.length, 1);
 });
 
 Deno.test("hand-driven pair agrees, elects n1, and starts the resource once", () => {
@@ -493,4 +551,112 @@ Deno.test("the fastest timings are accepted (keepalive 10 ms, deadtime 30 ms)", 
   });
   fast.step({ type: "tick", now: 0 });
   assert.equal(fast.nextDeadline(), 10);
+});
+
+/** Submits `update` on `node` and runs the cluster until it is answered (at most `ms`). */
+function submit(c: Cluster, node: string, update: CibUpdate, ms = 2000): CibReply {
+  const requestId = `${node}-req-${c.now}`;
+  const before = c.effects.get(node)!.length;
+  c.step(node, { type: "cib-update", now: c.now, requestId, update });
+  const until = c.now + ms;
+  for (;;) {
+    const got = replies(c.effects.get(node)!.slice(before)).filter((r) =>
+      r.requestId === requestId
+    );
+    if (got.length > 0 || c.now >= until) {
+      assert.equal(got.length, 1, `one reply to ${requestId}, got ${JSON.stringify(got)}`);
+      return got[0];
+    }
+    c.run(c.now + 10);
+  }
+}
+
+Deno.test("cib update: a quorate trio acknowledges a change made on a member, every node holds it", () => {
+  const c = new Cluster(["n1", "n2", "n3"], makeCib(["n1", "n2", "n3"]), cleanAgents);
+  c.run(1500);
+  const running = () =>
+    ["n1", "n2", "n3"].filter((n) => c.cores.get(n)!.lrmTable().web?.state === "started");
+  assert.equal(running().length, 1);
+  assert.equal(c.cores.get("n3")!.dc, "n1", "n3 is not the DC: the change is forwarded");
+  const reply = submit(c, "n3", { op: "resource-target-role", resource: "web", role: "Stopped" });
+  assert.ok(reply.ok, JSON.stringify(reply));
+  assert.deepEqual(reply.version, { adminEpoch: 0, epoch: 2, numUpdates: 0 });
+  assert.equal(reply.summary, "web: target-role Stopped");
+  // Acknowledged only after a majority (2 of 3) wrote it.
+  const written = ["n1", "n2", "n3"].filter((n) => c.disks.get(n)?.cib.version.epoch === 2);
+  assert.ok(written.length >= 2, `written on ${written}`);
+  c.run(c.now + 1000);
+  for (const n of ["n1", "n2", "n3"]) {
+    const r = c.cores.get(n)!.cib.config.resources[0];
+    assert.equal(r.meta.targetRole, "Stopped", `${n}'s copy`);
+    assert.deepEqual(c.cores.get(n)!.cibStamp, c.cores.get("n1")!.cibStamp);
+  }
+  assert.deepEqual(running(), [], "the DC stopped it");
+  // A move on the DC itself puts it back on the node named.
+  assert.ok(submit(c, "n1", { op: "resource-target-role", resource: "web", role: "Started" }).ok);
+  const moved = submit(c, "n1", { op: "resource-move", resource: "web", node: "n2" });
+  assert.ok(moved.ok && moved.summary === "web moved to n2 until unmoved", JSON.stringify(moved));
+  c.run(c.now + 1000);
+  assert.deepEqual(running(), ["n2"]);
+  assert.deepEqual(c.cores.get("n3")!.snapshot().moves, [{ resource: "web", node: "n2" }]);
+});
+
+Deno.test("cib update: an invalid change is refused by the DC with its reason", () => {
+  const c = new Cluster(["n1", "n2", "n3"], makeCib(["n1", "n2", "n3"]), cleanAgents);
+  c.run(1500);
+  const reply = submit(c, "n2", { op: "resource-move", resource: "webb", node: "n2" });
+  assert.ok(!reply.ok);
+  assert.equal(reply.outcome, "refused");
+  assert.match(reply.error, /no resource "webb" \(did you mean web\?\)/);
+  assert.equal(c.cores.get("n1")!.cib.version.epoch, 1, "nothing applied");
+});
+
+Deno.test("cib update: refused without quorum, with an error that says so", () => {
+  const c = new Cluster(["n1", "n2", "n3"], makeCib(["n1", "n2", "n3"]), cleanAgents);
+  c.run(1500);
+  c.silenced.add("n2");
+  c.silenced.add("n3");
+  c.run(c.now + DEADTIME * 3);
+  const n1 = c.cores.get("n1")!;
+  assert.deepEqual(n1.membership?.members, ["n1"]);
+  assert.equal(n1.quorum?.quorate, false);
+  const reply = submit(c, "n1", { op: "node-standby", node: "n2", standby: true });
+  assert.ok(!reply.ok);
+  assert.equal(reply.outcome, "refused");
+  assert.match(reply.error, /^no quorum: configuration changes are refused/);
+  assert.equal(n1.cib.config.nodes[1].standby, false);
+});
+
+Deno.test("cleanup: clears the fail count here and asks live peers to do the same", () => {
+  const c = new Cluster(["n1", "n2"], makeCib(["n1", "n2"], []), cleanAgents);
+  c.run(1500);
+  const n1 = c.cores.get("n1")!;
+  const here = c.step("n1", { type: "cleanup", now: c.now, resource: "web" });
+  const sent = here.find((e) => e.type === "cleanup-sent");
+  assert.deepEqual(sent, { type: "cleanup-sent", resource: "web", nodes: ["n1", "n2"] });
+  assert.ok(
+    sends(here).some((e) => e.to === "n2" && e.body.type !== "hb"),
+    "a reliable cleanup message goes to n2",
+  );
+  const bad = n1.step({ type: "cleanup", now: c.now, resource: "web", node: "n9" });
+  const refused = bad.find((e) => e.type === "cleanup-sent");
+  assert.ok(refused?.type === "cleanup-sent" && /no node "n9"/.test(refused.error ?? ""));
+});
+
+Deno.test("cleanup: a failed start's fail count is cleared, so the resource may run here again", () => {
+  let failing = true;
+  const c = new Cluster(
+    ["n1"],
+    makeCib(["n1"]),
+    (op) => (op.origin === "probe" ? 7 : op.action === "start" && failing ? 1 : 0),
+  );
+  c.run(1000);
+  const n1 = c.cores.get("n1")!;
+  assert.ok(n1.lrmTable().web.failCount >= 1, JSON.stringify(n1.lrmTable()));
+  assert.notEqual(n1.lrmTable().web.state, "started");
+  failing = false;
+  c.step("n1", { type: "cleanup", now: c.now, resource: "web", node: "n1" });
+  assert.equal(n1.lrmTable().web.failCount, 0);
+  c.run(c.now + 1000);
+  assert.equal(n1.lrmTable().web.state, "started", "placed again after the cleanup");
 });

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cibSchema } from "../../core/cib/cib.ts";
 import {
   CIB_BACKUPS,
+  cibDigest,
   CibFileError,
   cibPath,
   listCibFiles,
@@ -12,13 +12,18 @@ import {
   restoreCibBackup,
   writeCibFile,
 } from "../../core/cib/cib_file.ts";
+import { parseCibSource } from "../../core/cib/cib_source.ts";
+import { cibDocumentSchema } from "../../core/cib/schema/document.ts";
 
 function cib(numUpdates: number) {
-  return cibSchema.parse({
+  return cibDocumentSchema.parse({
     version: { adminEpoch: 0, epoch: 1, numUpdates },
     config: { nodes: [{ name: "n1" }], resources: [{ id: "web", agent: "Dummy" }] },
-    status: {},
   });
+}
+
+function cibDigestOf(doc: unknown): string {
+  return cibDigest(doc as ReturnType<typeof cib>, 0);
 }
 
 function withDir(fn: (dir: string) => void): void {
@@ -34,7 +39,30 @@ Deno.test("cib file: missing file reads as undefined; a written CIB reads back e
   withDir((dir) => {
     assert.equal(readCibFile(dir), undefined);
     writeCibFile(dir, cib(3));
-    assert.deepEqual(readCibFile(dir), cib(3));
+    assert.deepEqual(readCibFile(dir), { term: 0, cib: cib(3) });
+    writeCibFile(dir, cib(4), 7);
+    assert.deepEqual(readCibFile(dir), { term: 7, cib: cib(4) });
+    assert.deepEqual(listCibFiles(dir).map((f) => f.term), [7, 0]);
+    // `vigil config validate` and the CIB sources read the stored file as a document.
+    assert.deepEqual(parseCibSource(readFileSync(cibPath(dir), "utf8"), "cib.json").cib, cib(4));
+  });
+});
+
+Deno.test("cib file: the digest is over canonical JSON and covers the term", () => {
+  withDir((dir) => {
+    writeCibFile(dir, cib(1), 3);
+    const stored = JSON.parse(readFileSync(cibPath(dir), "utf8"));
+    // Keys in another order: the same content, the same digest.
+    const reordered = { cib: { status: stored.cib.status, ...stored.cib }, term: 3 };
+    writeFileSync(cibPath(dir), JSON.stringify({ ...reordered, digest: stored.digest }));
+    assert.equal(readCibFile(dir)?.term, 3);
+    // A changed term is damage.
+    writeFileSync(cibPath(dir), JSON.stringify({ ...stored, term: 4 }));
+    assert.throws(() => readCibFile(dir), /digest mismatch/);
+    // A file without a term (older writers) reads as term 0 when its digest matches.
+    const noTerm = { digest: cibDigestOf(stored.cib), cib: stored.cib };
+    writeFileSync(cibPath(dir), JSON.stringify(noTerm));
+    assert.equal(readCibFile(dir)?.term, 0);
   });
 });
 
@@ -86,7 +114,7 @@ Deno.test("cib file: restore puts the newest valid backup back and keeps the dam
     assert.equal(files[1].version?.numUpdates, 1);
     const restored = restoreCibBackup(dir);
     assert.equal(restored.backup, 1);
-    assert.equal(readCibFile(dir)?.version.numUpdates, 1);
+    assert.equal(readCibFile(dir)?.cib.version.numUpdates, 1);
     assert.match(readFileSync(`${cibPath(dir)}.damaged`, "utf8"), /"vers$/);
     assert.throws(() => restoreCibBackup(dir, 4), /no such backup/);
   });
@@ -126,8 +154,8 @@ Deno.test("cib file: SIGKILL at random points while writing never leaves an unre
       assert.ok(read, `round ${round}: no CIB after a kill`);
       // Every write that returned is on disk: nothing acknowledged is lost.
       assert.ok(
-        read.version.numUpdates >= lastReported,
-        `round ${round}: read ${read.version.numUpdates}, but ${lastReported} was written`,
+        read.cib.version.numUpdates >= lastReported,
+        `round ${round}: read ${read.cib.version.numUpdates}, but ${lastReported} was written`,
       );
       // The next worker restarts from 1; begin from a clean directory each round so
       // that versions stay comparable.
@@ -144,9 +172,9 @@ Deno.test("cib file: a crash before the rename leaves the previous CIB current",
     writeCibFile(dir, cib(1));
     // The state a crash between the temporary write and the rename leaves behind.
     writeFileSync(`${cibPath(dir)}.tmp`, '{"digest":"half');
-    assert.equal(readCibFile(dir)?.version.numUpdates, 1);
+    assert.equal(readCibFile(dir)?.cib.version.numUpdates, 1);
     // And the next write goes through.
     writeCibFile(dir, cib(2));
-    assert.equal(readCibFile(dir)?.version.numUpdates, 2);
+    assert.equal(readCibFile(dir)?.cib.version.numUpdates, 2);
   });
 });

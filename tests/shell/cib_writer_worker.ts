@@ -7,23 +7,23 @@
  */
 
 import process from "node:process";
-import { cibSchema } from "../../core/cib/cib.ts";
 import { writeCibFile } from "../../core/cib/cib_file.ts";
+import { cibDocumentSchema } from "../../core/cib/schema/document.ts";
 
 const dir = process.argv[2] ?? Deno.args[0];
 const MAX_WRITES = 100_000;
 for (let i = 1; i <= MAX_WRITES; i++) {
   writeCibFile(
     dir,
-    cibSchema.parse({
+    cibDocumentSchema.parse({
       version: { adminEpoch: 0, epoch: 1, numUpdates: i },
       // Big enough that a write is not a single page.
       config: {
         nodes: [{ name: "n1" }],
         resources: Array.from({ length: 200 }, (_, r) => ({ id: `r${r}`, agent: "Dummy" })),
       },
-      status: {},
     }),
+    i,
   );
   await Deno.stdout.write(new TextEncoder().encode(`${i}\n`));
 }

@@ -61,8 +61,15 @@ Deno.test("config: the initial CIB carries nodes, resources, scores and options"
   const cib = initialCib(cfg);
   assert.deepEqual(cib.version, { adminEpoch: 0, epoch: 1, numUpdates: 0 });
   assert.deepEqual(cib.config.nodes.map((n) => n.name), ["n1", "n2"]);
-  assert.equal(cib.config.resources[0].monitorMs, 5000);
-  assert.equal(cib.config.resources[0].location.n2, INFINITY);
+  const web = cib.config.resources[0];
+  assert.equal(web.kind, "primitive");
+  assert.deepEqual(
+    web.kind === "primitive" ? web.operations.map((o) => [o.name, o.intervalMs]) : [],
+    [["monitor", 5000]],
+  );
+  assert.deepEqual(cib.config.constraints.locations.map((l) => [l.id, l.node, l.score]), [
+    ["web-on-n2", "n2", INFINITY],
+  ]);
   assert.equal(cib.config.options.stickiness, 50);
   assert.equal(cib.config.options.noQuorumPolicy, "freeze");
   assert.throws(
@@ -118,4 +125,41 @@ Deno.test("config: a node needs a medium; heartbeatCompat alone is one", () => {
       ),
     /links\[0\]\.group: expected an IPv4 multicast group/,
   );
+});
+
+Deno.test("config: `cib` names a CIB file (relative to the config) used as the initial CIB", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "vigil-cfg-" });
+  try {
+    const doc = {
+      config: {
+        nodes: [{ name: "n1" }, { name: "n2" }],
+        resources: [{ id: "db", agent: "Dummy" }],
+        constraints: { locations: [{ id: "db-pref", resource: "db", node: "n1", score: 10 }] },
+      },
+    };
+    Deno.writeTextFileSync(`${dir}/cib.json`, JSON.stringify(doc));
+    const cfg = parse({ cib: "cib.json" });
+    const cib = initialCib(cfg, `${dir}/n1.json`);
+    assert.deepEqual(cib.config.resources.map((r) => r.id), ["db"]);
+    assert.equal(cib.config.constraints.locations[0].score, 10);
+    // The CIB's nodes must be the configured ones.
+    Deno.writeTextFileSync(
+      `${dir}/other.json`,
+      JSON.stringify({ config: { ...doc.config, nodes: [{ name: "n1" }, { name: "n7" }] } }),
+    );
+    assert.throws(
+      () => initialCib(parse({ cib: "other.json" }), `${dir}/n1.json`),
+      /n1\.json: cib: .*other\.json names nodes n1, n7, but nodes\[\] are n1, n2/,
+    );
+    assert.throws(
+      () => initialCib(parse({ cib: "missing.json" }), `${dir}/n1.json`),
+      /n1\.json: cib: .*missing\.json: cannot read/,
+    );
+    assert.throws(
+      () => parse({ cib: "cib.json", resources: [{ id: "web", agent: "Dummy" }] }),
+      /cib: give either cib \(a CIB file\) or resources\/options, not both/,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

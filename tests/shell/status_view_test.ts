@@ -19,6 +19,10 @@ function doc(overrides: Partial<StatusDocument> = {}): StatusDocument {
       reason: "2 of 3 votes (needed 2)",
     },
     cibVersion: { adminEpoch: 0, epoch: 1, numUpdates: 6 },
+    cibStamp: { term: 5, version: { adminEpoch: 0, epoch: 1, numUpdates: 6 }, digest: "ab12" },
+    cibPhase: "ready",
+    moves: [],
+    ignored: [],
     resources: [
       { id: "web", agent: "HttpService", on: [{ node: "n2", state: "started", failCount: 0 }] },
       { id: "db", agent: "Dummy", on: [] },

@@ -4,29 +4,88 @@
  * @module
  */
 
-import type { Cib } from "../../core/cib/cib.ts";
-import { cibSchema } from "../../core/cib/cib.ts";
+import type { CibUpdate } from "../../core/cib/cib_update.ts";
+import { type CibDocument, cibDocumentSchema } from "../../core/cib/schema/document.ts";
 import type { Rng } from "./rng.ts";
 import type { Simulator } from "./simulator.ts";
 
-/** A CIB with `nodes` and one simulated service per id in `resources`. */
+/**
+ * A CIB document with `nodes` and one simulated service per id in `resources`:
+ * a primitive with a monitor operation (default every 1000 ms) and a location
+ * constraint `${id}-on-${node}` per score.
+ */
 export function makeCib(
   nodes: string[],
   resources: { id: string; location?: Record<string, number>; monitorMs?: number }[],
-): Cib {
-  return cibSchema.parse({
+): CibDocument {
+  return cibDocumentSchema.parse({
     version: { adminEpoch: 0, epoch: 1, numUpdates: 0 },
     config: {
       nodes: nodes.map((name) => ({ name })),
       resources: resources.map((r) => ({
         id: r.id,
         agent: "SimService",
-        location: r.location ?? {},
-        monitorMs: r.monitorMs ?? 1000,
+        operations: [{ name: "monitor", intervalMs: r.monitorMs ?? 1000 }],
       })),
+      constraints: {
+        locations: resources.flatMap((r) =>
+          Object.entries(r.location ?? {}).map(([node, score]) => ({
+            id: `${r.id}-on-${node}`,
+            resource: r.id,
+            node,
+            score,
+          }))
+        ),
+      },
     },
-    status: {},
+    status: { nodes: {} },
   });
+}
+
+/** Prefix of the marker resources {@link randomCibUpdate} creates (never deleted). */
+export const MARKER_PREFIX = "mark";
+
+/**
+ * A random configuration change of the kinds `vigil` sends: a resource's
+ * target-role, a move (with or without a lifetime) or unmove, a node's standby,
+ * or (with `marker`, a fresh number) the creation of a stopped marker resource
+ * `mark<marker>` whose presence the simulator can check in every later copy.
+ */
+export function randomCibUpdate(
+  rng: Rng,
+  nodes: string[],
+  resources: string[],
+  marker: number | null,
+): CibUpdate {
+  if (marker !== null) {
+    return {
+      op: "resource-create",
+      resource: {
+        id: `${MARKER_PREFIX}${marker}`,
+        agent: "SimService",
+        meta: { targetRole: "Stopped" },
+      },
+    };
+  }
+  switch (rng.int(0, 4)) {
+    case 0:
+      return {
+        op: "resource-target-role",
+        resource: rng.pick(resources),
+        role: rng.chance(0.7) ? "Started" : "Stopped",
+      };
+    case 1:
+      return {
+        op: "resource-move",
+        resource: rng.pick(resources),
+        node: rng.pick(nodes),
+        ...(rng.chance(0.5) ? { lifetimeMs: rng.int(500, 4000) } : {}),
+      };
+    case 2:
+      return { op: "resource-unmove", resource: rng.pick(resources) };
+    default:
+      return { op: "node-standby", node: rng.pick(nodes), standby: rng.chance(0.4) };
+  }
 }
 
 /** Node names n1..nN. */

@@ -1,12 +1,15 @@
 /**
- * Simulated clusters: safety at every step under random faults, and recovery
- * within a bound once the faults stop. Set VIGIL_SIM_SEED to replay one seed,
- * VIGIL_SIM_SEEDS to change how many seeds run.
+ * Simulated clusters: safety at every step under random faults and random
+ * configuration changes from random nodes, and recovery within a bound once
+ * the faults stop. Set VIGIL_SIM_SEED to replay one seed, VIGIL_SIM_SEEDS to
+ * change how many seeds run.
  */
 
 import assert from "node:assert/strict";
+import { sameStamp } from "../../core/cib/replication/stamp.ts";
+import { legacyPolicyConfig } from "../../core/node/legacy_policy_config.ts";
 import { Rng } from "./rng.ts";
-import { makeCib, nodeNames, randomFault } from "./fixtures.ts";
+import { makeCib, nodeNames, randomCibUpdate, randomFault } from "./fixtures.ts";
 import { Simulator } from "./simulator.ts";
 
 const SEEDS = Number(Deno.env.get("VIGIL_SIM_SEEDS") ?? 200);
@@ -14,7 +17,11 @@ const ONLY = Deno.env.get("VIGIL_SIM_SEED");
 /** Once faults stop, everything must have settled within this much virtual time. */
 const RECOVERY_BOUND_MS = 10_000;
 
-/** Asserts the settled state: one agreed membership of all live nodes, one DC, each resource on exactly one node. */
+/**
+ * Asserts the settled state: one agreed membership of all live nodes, one DC, every node
+ * holding the DC's CIB, and each resource on exactly one node (none when the CIB stops it:
+ * target-role Stopped, or every node in standby).
+ */
 function assertSettled(sim: Simulator, resources: string[]): void {
   const live = sim.live();
   const views = live.map((n) => sim.core(n).membership);
@@ -25,9 +32,23 @@ function assertSettled(sim: Simulator, resources: string[]): void {
   }
   const dcs = new Set(live.map((n) => sim.core(n).dc));
   if (dcs.size !== 1 || dcs.has(null)) sim.fail(`DCs after recovery: ${[...dcs].join(",")}`);
+  const dc = sim.core([...dcs][0]!);
+  for (const n of live) {
+    if (!sameStamp(sim.core(n).cibStamp, dc.cibStamp)) {
+      sim.fail(`${n} did not converge to the DC's CIB`);
+    }
+  }
+  const legacy = legacyPolicyConfig(dc.cib, sim.now);
+  const online = live.filter((n) => !legacy.config.nodes.find((c) => c.name === n)?.standby);
   for (const id of resources) {
     const holders = sim.holders(id);
     const running = sim.runningOn(id);
+    if (legacy.bans[id] || online.length === 0) {
+      if (holders.length || running.length) {
+        sim.fail(`${id} should be stopped by the CIB, but is held by [${holders}]`);
+      }
+      continue;
+    }
     if (holders.length !== 1 || running.length !== 1 || holders[0] !== running[0]) {
       sim.fail(`${id} held by [${holders}] and running on [${running}] after recovery`);
     }
@@ -120,6 +141,8 @@ Deno.test("sim: a failed monitor restarts the service, and repeated failures mov
 Deno.test(`sim: ${ONLY ? `seed ${ONLY}` : `${SEEDS} seeds`} of random faults keep safety and recover`, () => {
   const seeds = ONLY ? [Number(ONLY)] : Array.from({ length: SEEDS }, (_, i) => i + 1);
   let steps = 0;
+  let acked = 0;
+  const outcomes = new Map<string, number>();
   for (const seed of seeds) {
     const rng = new Rng(seed ^ 0x5eed);
     const nodes = nodeNames(rng.int(3, 5));
@@ -131,8 +154,16 @@ Deno.test(`sim: ${ONLY ? `seed ${ONLY}` : `${SEEDS} seeds`} of random faults kee
     });
     sim.runFor(2000);
     const faultsUntil = sim.now + 8000;
+    let markers = 0;
     while (sim.now < faultsUntil) {
       randomFault(sim, rng);
+      // Configuration changes from random live nodes, a few per fault.
+      for (let i = rng.int(0, 2); i > 0; i--) {
+        const live = sim.live();
+        const marker = markers < 6 && rng.chance(0.4) ? ++markers : null;
+        sim.submit(rng.pick(live), randomCibUpdate(rng, nodes, resources, marker));
+        sim.runFor(rng.int(0, 200));
+      }
       sim.runFor(rng.int(100, 1200));
     }
     sim.heal();
@@ -142,6 +173,17 @@ Deno.test(`sim: ${ONLY ? `seed ${ONLY}` : `${SEEDS} seeds`} of random faults kee
     sim.runFor(RECOVERY_BOUND_MS);
     assertSettled(sim, resources);
     steps += sim.steps;
+    for (const r of sim.requests.values()) {
+      const key = r.reply ? (r.reply.ok ? "ok" : r.reply.outcome) : "none";
+      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+    }
+    acked += sim.ackedMarkers.length;
   }
   assert.ok(steps > seeds.length * 1000, `simulated ${steps} steps`);
+  if (!ONLY) {
+    // The mix must exercise every path: acknowledged, refused (no quorum) and unknown.
+    assert.ok((outcomes.get("ok") ?? 0) > seeds.length, `outcomes ${[...outcomes]}`);
+    assert.ok((outcomes.get("refused") ?? 0) > 0, `outcomes ${[...outcomes]}`);
+    assert.ok(acked > seeds.length / 2, `${acked} acknowledged markers checked`);
+  }
 });

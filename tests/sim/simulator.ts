@@ -5,7 +5,8 @@
  * delays, duplicates and reorders messages and can be partitioned, cut one way
  * or made to flap, crashes and restarts of nodes (with a new incarnation, or
  * with the same one, as a process that did not persist its boot counter), and
- * simulated resource agents. After every event it checks the safety
+ * simulated resource agents. Clients may submit configuration changes on any
+ * node ({@link Simulator.submit}). After every event it checks the safety
  * invariants (see {@link Simulator.checkSafety}); a violation throws with the
  * seed and the recent trace.
  *
@@ -20,13 +21,16 @@
  * @module
  */
 
-import type { Cib } from "../../core/cib/cib.ts";
+import type { CibUpdate } from "../../core/cib/cib_update.ts";
+import { type CibStamp, compareStamps, formatStamp } from "../../core/cib/replication/stamp.ts";
+import { type CibDocument, resourceIds } from "../../core/cib/schema/document.ts";
 import { compareVersions, formatVersion } from "../../core/cib/version.ts";
 import { electDc } from "../../core/election/election.ts";
 import type { LrmOperation } from "../../core/lrm/lrm_state.ts";
 import { type Membership, sameMembers } from "../../core/membership/membership.ts";
 import type { Message } from "../../core/node/messages.ts";
 import {
+  type CibReply,
   NodeCore,
   type NodeCoreOptions,
   type NodeEffect,
@@ -42,7 +46,7 @@ export interface SimOptions {
   /** Node names. */
   nodes: string[];
   /** The initial CIB (same on every node). */
-  cib: Cib;
+  cib: CibDocument;
   /** Heartbeat interval. */
   keepaliveMs?: number;
   /** Deadtime. */
@@ -97,10 +101,10 @@ interface SimNode {
   core: NodeCore | null;
   /** Resources really running on this node (the simulated world). */
   running: Set<string>;
-  /** The CIB last persisted on this node's disk. */
-  disk: Cib;
+  /** The CIB last persisted on this node's disk, with its replication term and stamp. */
+  disk: { term: number; cib: CibDocument; stamp: CibStamp | null };
   /** Highest CIB version this node ever persisted. */
-  highestVersion: Cib["version"];
+  highestVersion: CibDocument["version"];
   /** Highest membership generation this node agreed on or announced, persisted across restarts. */
   generation: number;
   /** Operations in flight: opId -> op. */
@@ -142,6 +146,8 @@ type Scheduled =
     senderIncarnation: number;
   }
   | { kind: "tick"; node: string; pid: number }
+  /** The disk confirms a CIB write. */
+  | { kind: "persisted"; node: string; pid: number; stamp: CibStamp }
   | { kind: "op-done"; node: string; opId: string; pid: number }
   | {
     kind: "flap";
@@ -173,6 +179,18 @@ interface MembershipView {
 const MAX_PROPOSAL_HISTORY = 64;
 /** Most false deaths kept with their details (all are counted). */
 const MAX_FALSE_DEATHS = 200;
+
+/** A configuration change submitted through {@link Simulator.submit}, and its outcome. */
+export interface SimRequest {
+  /** The node it was submitted on. */
+  node: string;
+  /** The change. */
+  update: CibUpdate;
+  /** The marker resource it creates, if it is a marker creation. */
+  marker?: string;
+  /** The reply, once it came (a request on a node that crashed never gets one). */
+  reply?: CibReply;
+}
 
 /** A safety violation, with what is needed to replay it. */
 export class InvariantViolation extends Error {}
@@ -221,6 +239,11 @@ export class Simulator {
   readonly #quorumCache = new Map<string, QuorumDecision>();
   readonly #dcCache = new Map<string, string>();
   readonly #resourceIds: string[];
+  /** Every request submitted, by request id. */
+  readonly requests = new Map<string, SimRequest>();
+  /** Acknowledged marker creations: marker id and the stamp of the acknowledged copy. */
+  readonly ackedMarkers: { marker: string; stamp: CibStamp }[] = [];
+  #requestCounter = 0;
   readonly #votes: Record<string, number>;
   readonly #priority: Record<string, number>;
 
@@ -247,7 +270,7 @@ export class Simulator {
         name,
         core: null,
         running: new Set(),
-        disk: opts.cib,
+        disk: { term: 0, cib: opts.cib, stamp: null },
         highestVersion: opts.cib.version,
         generation: 0,
         ops: new Map(),
@@ -292,7 +315,8 @@ export class Simulator {
     n.sawAll = false;
     n.core = this.#opts.coreFactory({
       self: name,
-      cib: n.disk,
+      cib: n.disk.cib,
+      term: n.disk.term,
       keepaliveMs: this.#opts.keepaliveMs,
       deadtimeMs: this.#opts.deadtimeMs,
       generation: n.generation,
@@ -405,6 +429,31 @@ export class Simulator {
     }
     this.#log(`replay ${count} stale messages ${from}>${to}`);
     return count;
+  }
+
+  /**
+   * A client asks node `name` (running) for a configuration change; returns the request id.
+   * The reply lands in {@link Simulator.requests}. A change that creates a resource named
+   * with `markerPrefix` is remembered and, once acknowledged, checked in every later copy.
+   */
+  submit(name: string, update: CibUpdate, markerPrefix = "mark"): string {
+    const n = this.#node(name);
+    if (!n.core) throw new Error(`${name} is not running`);
+    const requestId = `${name}-${n.pid}-${++this.#requestCounter}`;
+    const created = update.op === "resource-create"
+      ? (update.resource as { id?: unknown }).id
+      : undefined;
+    const marker = typeof created === "string" && created.startsWith(markerPrefix)
+      ? created
+      : undefined;
+    this.requests.set(requestId, { node: name, update, ...(marker ? { marker } : {}) });
+    this.#log(`${name}: submit ${requestId} ${JSON.stringify(update)}`);
+    const effects = n.core.step({ type: "cib-update", now: this.#now, requestId, update });
+    n.active = null;
+    this.#apply(n, effects);
+    this.#checkNode(n);
+    this.checkSafety();
+    return requestId;
   }
 
   /** Runs until virtual time `until`, checking invariants after every event. */
@@ -653,6 +702,12 @@ export class Simulator {
       return;
     }
     const members = agreed.members;
+    // The replica's copy is always the one it last wrote (writes are synchronous).
+    if (n.disk.stamp && compareStamps(core.cibStamp, n.disk.stamp) !== 0) {
+      this.fail(
+        `${n.name} holds CIB ${formatStamp(core.cibStamp)} but wrote ${formatStamp(n.disk.stamp)}`,
+      );
+    }
     if (!members.includes(n.name)) {
       this.fail(`${n.name} agreed on ${membershipKey(agreed)}, which leaves it out`);
     }
@@ -746,6 +801,9 @@ export class Simulator {
         effects = n.core.step({ type: "tick", now: this.#now });
         this.#schedule(this.#now + this.#opts.tickMs, item);
         break;
+      case "persisted":
+        effects = n.core.step({ type: "cib-persisted", now: this.#now, stamp: item.stamp });
+        break;
       case "deliver":
         effects = n.core.step({
           type: "message",
@@ -829,15 +887,10 @@ export class Simulator {
           break;
         }
         case "persist-cib":
-          if (compareVersions(e.cib.version, n.highestVersion) < 0) {
-            this.fail(
-              `${n.name} persisted CIB ${formatVersion(e.cib.version)} after ${
-                formatVersion(n.highestVersion)
-              }`,
-            );
-          }
-          n.disk = e.cib;
-          n.highestVersion = e.cib.version;
+          this.#persist(n, e);
+          break;
+        case "cib-reply":
+          this.#onReply(n, e);
           break;
         case "event":
           this.#onEvent(n, e.event.kind, e.event.subject);
@@ -847,6 +900,71 @@ export class Simulator {
     }
     const gen = n.core?.membership?.generation;
     if (gen !== undefined) n.generation = Math.max(n.generation, gen);
+  }
+
+  /**
+   * A node writes a CIB copy: neither its version nor its stamp may go back (across
+   * restarts too), and it must hold every acknowledged marker its stamp covers. The disk
+   * confirms the write a little later (the confirmation dies with the process).
+   */
+  #persist(n: SimNode, e: Extract<NodeEffect, { type: "persist-cib" }>): void {
+    if (compareVersions(e.cib.version, n.highestVersion) < 0) {
+      this.fail(
+        `${n.name} persisted CIB ${formatVersion(e.cib.version)} after ${
+          formatVersion(n.highestVersion)
+        }`,
+      );
+    }
+    if (n.disk.stamp && compareStamps(e.stamp, n.disk.stamp) <= 0) {
+      this.fail(
+        `${n.name} persisted CIB ${formatStamp(e.stamp)} after ${formatStamp(n.disk.stamp)}`,
+      );
+    }
+    n.disk = { term: e.term, cib: e.cib, stamp: e.stamp };
+    n.highestVersion = e.cib.version;
+    for (const a of this.ackedMarkers) this.#checkMarker(n.name, a, e.stamp, e.cib);
+    this.#schedule(this.#now + this.rng.int(0, 3), {
+      kind: "persisted",
+      node: n.name,
+      pid: n.pid,
+      stamp: e.stamp,
+    });
+  }
+
+  #onReply(n: SimNode, reply: CibReply): void {
+    const req = this.requests.get(reply.requestId);
+    if (!req) this.fail(`${n.name} answered unknown request ${reply.requestId}`);
+    if (req.reply) this.fail(`${n.name} answered request ${reply.requestId} twice`);
+    if (req.node !== n.name) this.fail(`${n.name} answered ${req.node}'s ${reply.requestId}`);
+    req.reply = reply;
+    this.#log(
+      `${n.name}: reply ${reply.requestId} ${
+        reply.ok ? `ok ${formatStamp(reply.stamp)}` : `${reply.outcome}: ${reply.error}`
+      }`,
+    );
+    if (!reply.ok || !req.marker) return;
+    const acked = { marker: req.marker, stamp: reply.stamp };
+    this.ackedMarkers.push(acked);
+    // Every copy on disk already at or above the acknowledged one must hold it.
+    for (const m of this.nodes.values()) {
+      if (m.disk.stamp) this.#checkMarker(m.name, acked, m.disk.stamp, m.disk.cib);
+    }
+  }
+
+  /** No acknowledged change lost: a copy stamped at or above the ack holds the marker. */
+  #checkMarker(
+    node: string,
+    acked: { marker: string; stamp: CibStamp },
+    stamp: CibStamp,
+    cib: CibDocument,
+  ): void {
+    if (compareStamps(stamp, acked.stamp) < 0) return;
+    if (!resourceIds(cib.config.resources).includes(acked.marker)) {
+      this.fail(
+        `acknowledged change lost: ${node}'s CIB ${formatStamp(stamp)} lacks ${acked.marker}, ` +
+          `acknowledged at ${formatStamp(acked.stamp)}`,
+      );
+    }
   }
 
   #onEvent(n: SimNode, kind: string, subject: string | undefined): void {
