@@ -398,14 +398,27 @@ const CONTAINER_TAGS = new Set([
 class PacemakerImporter {
   private readonly unsupported: UnsupportedItem[] = [];
   private readonly aggregated = new Map<string, UnsupportedItem>();
-  private readonly origins = new Map<string, { line?: number; xpath: string }>();
+  /**
+   * Where each part of the raw document came from, in the order recorded; the
+   * lookup by formatted path is built only when validation fails (most imports
+   * never need it, and formatting a path per element is a good part of the import).
+   */
+  private readonly origins: { key: PathKey; line?: number; xpath: string }[] = [];
   /** Resource ids configured (kept) and left out. */
   private readonly resourceIds = new Set<string>();
   private readonly droppedResourceIds = new Set<string>();
   /** Node id to uname, from `<nodes>` and `<node_state>`. */
   private readonly nodeNames = new Map<string, string>();
 
+  /** Sibling counts and positions per parent, for XPath steps (see {@link step}). */
+  private readonly siblings: SiblingIndexes = new WeakMap();
+
   constructor(private readonly source: string) {}
+
+  /** The XPath step for `child` under `parent` (see the free function {@link step}). */
+  private step(parent: XmlElement, child: XmlElement): string {
+    return step(this.siblings, parent, child);
+  }
 
   run(root: XmlElement): PacemakerImport {
     const rootPath = "/" + root.name;
@@ -730,7 +743,7 @@ class PacemakerImporter {
     this.checkAttributes(el, xpath, []);
     const out: RawResource[] = [];
     for (const child of el.children) {
-      const childPath = xpath + "/" + step(el, child);
+      const childPath = xpath + "/" + this.step(el, child);
       const key = ["config", "resources", out.length];
       const r = this.resource(child, childPath, key, "top");
       if (r) out.push(r);
@@ -905,7 +918,7 @@ class PacemakerImporter {
       if (!["primitive", "template", "bundle", "group", "clone", "master"].includes(child.name)) {
         continue;
       }
-      const childPath = xpath + "/" + step(el, child);
+      const childPath = xpath + "/" + this.step(el, child);
       const r = this.resource(child, childPath, [...key, "members", members.length], "group");
       if (r) members.push(r);
     }
@@ -939,7 +952,7 @@ class PacemakerImporter {
       if (!["primitive", "group", "template", "bundle", "clone", "master"].includes(c.name)) {
         continue;
       }
-      const childPath = xpath + "/" + step(el, c);
+      const childPath = xpath + "/" + this.step(el, c);
       if (child !== undefined) {
         this.report(
           "element",
@@ -1086,7 +1099,7 @@ class PacemakerImporter {
     this.checkAttributes(el, xpath, []);
     const out = { locations: [] as Raw[], colocations: [] as Raw[], orders: [] as Raw[] };
     for (const child of el.children) {
-      const childPath = xpath + "/" + step(el, child);
+      const childPath = xpath + "/" + this.step(el, child);
       const sets = childElements(child, "resource_set");
       if (
         sets.length > 0 &&
@@ -1297,7 +1310,7 @@ class PacemakerImporter {
           "element",
           tag,
           found[0],
-          xpath + "/" + step(el, found[0]),
+          xpath + "/" + this.step(el, found[0]),
           `${tag} is not supported; the whole rule is left out`,
         );
         return undefined;
@@ -1337,7 +1350,7 @@ class PacemakerImporter {
     const expressions: Raw[] = [];
     const rules: Raw[] = [];
     for (const child of el.children) {
-      const childPath = xpath + "/" + step(el, child);
+      const childPath = xpath + "/" + this.step(el, child);
       if (child.name === "expression") {
         expressions.push(
           this.expression(child, childPath, [...key, "expressions", expressions.length]),
@@ -1844,7 +1857,10 @@ class PacemakerImporter {
     xpath: string,
     name: string,
   ): Located[] {
-    return childElements(el, name).map((c) => ({ element: c, xpath: xpath + "/" + step(el, c) }));
+    return childElements(el, name).map((c) => ({
+      element: c,
+      xpath: xpath + "/" + this.step(el, c),
+    }));
   }
 
   /** The first child named `name` (more are reported as unsupported). */
@@ -1882,7 +1898,7 @@ class PacemakerImporter {
         "element",
         child.name,
         child,
-        xpath + "/" + step(el, child),
+        xpath + "/" + this.step(el, child),
         `<${child.name}> is not supported; left out`,
       );
     }
@@ -1997,7 +2013,7 @@ class PacemakerImporter {
   }
 
   private at(key: PathKey, el: XmlElement, xpath: string): void {
-    this.origins.set(formatPath(key), { line: el.line, xpath });
+    this.origins.push({ key, line: el.line, xpath });
   }
 
   private error(el: XmlElement, xpath: string, message: string): CibImportError {
@@ -2008,13 +2024,16 @@ class PacemakerImporter {
   private validate(doc: Raw): CibDocument {
     const result = cibDocumentSchema.safeParse(doc);
     if (result.success) return result.data;
+    // A later record of the same path wins, as it did when records were set in a Map.
+    const origins = new Map<string, { line?: number; xpath: string }>();
+    for (const { key, line, xpath } of this.origins) origins.set(formatPath(key), { line, xpath });
     const lines: string[] = [];
     let firstLine: number | undefined;
     for (const issue of result.error.issues.slice(0, MAX_ERRORS_SHOWN)) {
       const path = issue.path as (string | number)[];
       let origin: { line?: number; xpath: string } | undefined;
       for (let n = path.length; n >= 0 && origin === undefined; n--) {
-        origin = this.origins.get(formatPath(path.slice(0, n)));
+        origin = origins.get(formatPath(path.slice(0, n)));
       }
       const where = origin?.line === undefined ? this.source : `${this.source}:${origin.line}`;
       firstLine ??= origin?.line;
@@ -2094,15 +2113,80 @@ function camel(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
+/** Per parent: how many children have each name, and (built on demand) each child's position. */
+interface SiblingIndex {
+  counts: Map<string, number>;
+  /** 1-based position of a child among its parent's children of the same name (first wins). */
+  positions?: Map<XmlElement, number>;
+}
+
+/**
+ * Sibling statistics per parent element, computed once per import: a `<resources>`
+ * or `<lrm_resources>` with n children would otherwise cost O(n) per step, O(n²) in all.
+ */
+type SiblingIndexes = WeakMap<XmlElement, SiblingIndex>;
+
+function siblingIndex(indexes: SiblingIndexes, parent: XmlElement): SiblingIndex {
+  let index = indexes.get(parent);
+  if (index === undefined) {
+    const counts = new Map<string, number>();
+    for (const c of parent.children) counts.set(c.name, (counts.get(c.name) ?? 0) + 1);
+    index = { counts };
+    indexes.set(parent, index);
+  }
+  return index;
+}
+
+/** Below this many children a step counts siblings directly instead of caching an index. */
+const SMALL_PARENT = 16;
+
+/** 1-based position of `child` among the children of `parent` named like it (0 if absent). */
+function sameNamePosition(parent: XmlElement, index: SiblingIndex, child: XmlElement): number {
+  if (index.positions === undefined) {
+    const positions = new Map<XmlElement, number>();
+    const seen = new Map<string, number>();
+    for (const c of parent.children) {
+      const n = (seen.get(c.name) ?? 0) + 1;
+      seen.set(c.name, n);
+      // indexOf semantics: an element object listed twice keeps its first position.
+      if (!positions.has(c)) positions.set(c, n);
+    }
+    index.positions = positions;
+  }
+  return index.positions.get(child) ?? 0;
+}
+
 /** The XPath step for `child` under `parent`: `tag`, `tag[@id='x']`, `nvpair[@name='x']` or `tag[n]`. */
-function step(parent: XmlElement, child: XmlElement): string {
+function step(indexes: SiblingIndexes, parent: XmlElement, child: XmlElement): string {
   const a = child.attributes;
   if (child.name === "nvpair" && a.name !== undefined) return `nvpair[@name=${quote(a.name)}]`;
-  const same = parent.children.filter((c) => c.name === child.name);
-  if (CONTAINER_TAGS.has(child.name) && same.length === 1) return child.name;
+  const siblings = parent.children;
+  if (siblings.length < SMALL_PARENT) {
+    // Few siblings (the usual case): counting is cheaper than building an index.
+    let same = 0;
+    let position = 0;
+    for (const c of siblings) {
+      if (c.name !== child.name) continue;
+      same++;
+      if (c === child && position === 0) position = same;
+    }
+    return stepFrom(child, same, () => position);
+  }
+  const index = siblingIndex(indexes, parent);
+  return stepFrom(
+    child,
+    index.counts.get(child.name) ?? 0,
+    () => sameNamePosition(parent, index, child),
+  );
+}
+
+/** The step for `child`, which has `same` siblings of its name (itself included). */
+function stepFrom(child: XmlElement, same: number, position: () => number): string {
+  const a = child.attributes;
+  if (CONTAINER_TAGS.has(child.name) && same === 1) return child.name;
   if (a.id !== undefined) return `${child.name}[@id=${quote(a.id)}]`;
-  if (same.length === 1) return child.name;
-  return `${child.name}[${same.indexOf(child) + 1}]`;
+  if (same === 1) return child.name;
+  return `${child.name}[${position()}]`;
 }
 
 function quote(value: string): string {
