@@ -29,6 +29,7 @@ import { raCommand } from "./core/cli/ra_command.ts";
 import { pluginCommand } from "./core/cli/plugin_command.ts";
 import { simulateCommand } from "./core/cli/simulate_command.ts";
 import { resourceCommand } from "./core/cli/resource_command.ts";
+import { explainCommand } from "./core/cli/explain_command.ts";
 import { nodeCommand, standbyCommand, takeoverCommand } from "./core/cli/node_command.ts";
 import { ApiError, getCib } from "./core/cli/api_client.ts";
 import { activeMoves } from "./core/cib/cib_update.ts";
@@ -47,6 +48,7 @@ const COMMANDS: readonly CliCommand[] = [
   raCommand,
   pluginCommand,
   simulateCommand,
+  explainCommand,
 ];
 
 const HELP = `vigil ${VERSION}: a high-availability cluster manager in one binary

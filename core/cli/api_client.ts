@@ -142,3 +142,22 @@ export function postCleanup(
     body: JSON.stringify(node ? { resource, node } : { resource }),
   });
 }
+
+/** What GET /explain/RESOURCE returns: the DC's reasoning for one resource. */
+export interface ExplanationAnswer {
+  /** The resource. */
+  resource: string;
+  /** Where it is placed, or null when it is not placed anywhere. */
+  node: string | null;
+  /** Its allocation score per node (null: the node could not be considered). */
+  scores: Record<string, number | null>;
+  /** One sentence on why it is where it is. */
+  reason: string;
+  /** What contributed: constraints, stickiness, failures. */
+  details: string[];
+}
+
+/** GET /explain/RESOURCE (answered by the DC). */
+export function getExplanation(api: string, resource: string): Promise<ExplanationAnswer> {
+  return call(api, `/explain/${encodeURIComponent(resource)}`);
+}

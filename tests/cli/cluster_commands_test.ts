@@ -15,6 +15,7 @@ import { parseCibDocument } from "../../core/cib/schema/document.ts";
 import { ApiError } from "../../core/cli/api_client.ts";
 import type { CliCommand, CliIo } from "../../core/cli/command.ts";
 import { configCommand } from "../../core/cli/config_command.ts";
+import { explainCommand } from "../../core/cli/explain_command.ts";
 import { nodeCommand, standbyCommand, takeoverCommand } from "../../core/cli/node_command.ts";
 import { resourceCommand } from "../../core/cli/resource_command.ts";
 import { renderStatus } from "../../core/cli/status_view.ts";
@@ -76,6 +77,18 @@ async function fakeApi(): Promise<FakeApi> {
         return send(200, { cib: CIB, stamp: { term: 3, version: CIB.version, digest: "x" } });
       }
       if (req.method === "GET" && req.url === "/status") return send(200, STATUS);
+      if (req.method === "GET" && req.url === "/explain/db") {
+        return send(200, {
+          resource: "db",
+          node: "n1",
+          scores: { n1: 1_000_000, n2: null },
+          reason: "db is on n1: cli-prefer-db prefers n1 with INFINITY",
+          details: ["n2 is in standby"],
+        });
+      }
+      if (req.method === "GET" && req.url?.startsWith("/explain/")) {
+        return send(404, { error: `no resource "${req.url.slice(9)}"` });
+      }
       if (req.method === "POST" && req.url === "/cib/update") {
         const update = cibUpdateSchema.parse(JSON.parse(body).update);
         if (state.refuse) return send(409, { ok: false, outcome: "refused", error: state.refuse });
@@ -301,4 +314,22 @@ Deno.test("status view lists fail counts and active moves", () => {
     text,
     /Active moves:\n {2}\* db -> n1 \(until vigil resource unmove\)\n {2}\* web -> n2 \(until 2030-01-01T00:00:00\.000Z\)/,
   );
+});
+
+Deno.test("vigil explain prints the DC's scores and reason; unknown resources are errors", async () => {
+  const api = await fakeApi();
+  try {
+    const r = await run(explainCommand, api, ["db"]);
+    assert.equal(r.code, 0);
+    assert.deepEqual(r.stdout, [
+      "db: placed on n1",
+      "  db is on n1: cli-prefer-db prefers n1 with INFINITY",
+      "  n1    INFINITY",
+      "  n2    -",
+      "  * n2 is in standby",
+    ]);
+    await assert.rejects(() => run(explainCommand, api, ["dbx"]), /no resource "dbx"/);
+  } finally {
+    await api.close();
+  }
 });
