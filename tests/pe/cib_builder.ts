@@ -150,3 +150,13 @@ export function instancesOn(result: ScheduleResult, base: string): string[] {
 export function prim(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { id, agent: "Dummy", ...extra };
 }
+
+/** Location constraint spec: `resource` prefers (or, negative, avoids) `node` by `score`. */
+export function loc(
+  id: string,
+  resource: string,
+  node: string,
+  score: number | string,
+): Record<string, unknown> {
+  return { id, resource, node, score };
+}

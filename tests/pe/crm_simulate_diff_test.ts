@@ -18,8 +18,8 @@ import { schedule } from "../../core/pe/scheduler/policy_engine.ts";
 import { simulateJson } from "../../core/cli/simulate_command.ts";
 import { buildCib, type CibSpec } from "./cib_builder.ts";
 import { anonymousPrims, cibModel, compareResults, expectedResult } from "./corpus_expectations.ts";
+import { arbColocations, arbLocations, arbRunning, NODES } from "./random_cluster.ts";
 
-const NODES = ["n1", "n2", "n3", "n4"];
 /** Digest Pacemaker records for an operation of an agent without parameters. */
 const EMPTY_PARAMS_DIGEST = "f2317cad3d54cec5d7d7aa7d0bf35cf8";
 const haveCrmSimulate = spawnSync("crm_simulate", ["--version"]).status === 0;
@@ -29,18 +29,8 @@ const arb = fc.record({
   online: fc.subarray(NODES, { minLength: 1 }),
   standby: fc.subarray(NODES, { maxLength: 1 }),
   stickiness: fc.constantFrom(0, 1, 100),
-  locations: fc.array(
-    fc.record({
-      r: fc.nat(6),
-      n: fc.constantFrom(...NODES),
-      score: fc.constantFrom(-1000000, -10, 10, 50, 200, 1000000),
-    }),
-    { maxLength: 5 },
-  ),
-  colocations: fc.array(
-    fc.record({ a: fc.nat(6), b: fc.nat(6), score: fc.constantFrom(-1000000, -30, 20, 1000000) }),
-    { maxLength: 4 },
-  ),
+  locations: arbLocations([-1000000, -10, 10, 50, 200, 1000000], 5),
+  colocations: arbColocations([-1000000, -30, 20, 1000000], 4),
   orders: fc.array(
     fc.record({
       a: fc.nat(6),
@@ -50,7 +40,7 @@ const arb = fc.record({
     }),
     { maxLength: 3 },
   ),
-  running: fc.array(fc.tuple(fc.nat(6), fc.constantFrom(...NODES)), { maxLength: 5 }),
+  running: arbRunning(5),
   failed: fc.array(fc.tuple(fc.nat(6), fc.constantFrom(...NODES), fc.constantFrom(1, 3, 1000000)), {
     maxLength: 2,
   }),

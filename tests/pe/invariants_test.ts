@@ -10,29 +10,18 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { buildCib, type CibSpec } from "./cib_builder.ts";
+import { arbColocations, arbLocations, arbRunning, NODES } from "./random_cluster.ts";
 import { schedule } from "../../core/pe/scheduler/policy_engine.ts";
-
-const NODES = ["n1", "n2", "n3", "n4"];
 
 const arbSpec: fc.Arbitrary<CibSpec> = fc.record({
   count: fc.integer({ min: 1, max: 7 }),
   online: fc.subarray(NODES, { minLength: 0 }),
   standby: fc.subarray(NODES, { maxLength: 2 }),
   stickiness: fc.constantFrom(0, 1, 100),
-  locations: fc.array(
-    fc.record({
-      r: fc.nat(6),
-      n: fc.constantFrom(...NODES),
-      score: fc.constantFrom(-1_000_000, -10, 10, 50, 1_000_000),
-    }),
-    { maxLength: 6 },
-  ),
-  colocations: fc.array(
-    fc.record({ a: fc.nat(6), b: fc.nat(6), score: fc.constantFrom(-1_000_000, 20, 1_000_000) }),
-    { maxLength: 4 },
-  ),
+  locations: arbLocations([-1_000_000, -10, 10, 50, 1_000_000], 6),
+  colocations: arbColocations([-1_000_000, 20, 1_000_000], 4),
   orders: fc.array(fc.record({ a: fc.nat(6), b: fc.nat(6) }), { maxLength: 3 }),
-  running: fc.array(fc.tuple(fc.nat(6), fc.constantFrom(...NODES)), { maxLength: 6 }),
+  running: arbRunning(6),
   grouped: fc.boolean(),
 }).map((r) => {
   const ids = Array.from({ length: r.count }, (_, i) => `r${i}`);

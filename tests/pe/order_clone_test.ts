@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { instancesOn, prim, run, where } from "./cib_builder.ts";
+import { instancesOn, loc, prim, run, where } from "./cib_builder.ts";
 import type { GraphAction } from "../../core/pe/scheduler/graph.ts";
 
 function action(actions: GraphAction[], rsc: string, task: string): GraphAction {
@@ -71,12 +71,7 @@ Deno.test("optional order: only sequences actions that happen anyway", () => {
 Deno.test("a moving 'first' restarts a mandatory 'then'; stops run in reverse order", () => {
   const result = run({
     resources: [prim("db"), prim("web")],
-    locations: [{ id: "l", resource: "db", node: "n2", score: 100 }, {
-      id: "w",
-      resource: "web",
-      node: "n3",
-      score: 100,
-    }],
+    locations: [loc("l", "db", "n2", 100), loc("w", "web", "n3", 100)],
     orders: [{ id: "o", first: "db", then: "web" }],
     running: { db: "n1", web: "n3" },
   });
@@ -110,7 +105,7 @@ Deno.test("an asymmetrical order does not stop 'then' when 'first' stops", () =>
 Deno.test("groups start members in order and stop them in reverse", () => {
   const result = run({
     resources: [{ kind: "group", id: "g", members: [prim("a"), prim("b"), prim("c")] }],
-    locations: [{ id: "l", resource: "g", node: "n2", score: 100 }],
+    locations: [loc("l", "g", "n2", 100)],
     running: { a: "n1", b: "n1", c: "n1" },
   });
   const x = result.actions;
@@ -133,7 +128,7 @@ Deno.test("anonymous clone: one instance per node by default, clone-max limits",
   assert.deepEqual(instancesOn(two, "d"), ["n1", "n2"]);
   const banned = run({
     resources: [{ kind: "clone", id: "cl", resource: prim("d") }],
-    locations: [{ id: "b", resource: "cl", node: "n2", score: "-INFINITY" }],
+    locations: [loc("b", "cl", "n2", "-INFINITY")],
   });
   assert.deepEqual(instancesOn(banned, "d"), ["n1", "n3"]);
 });
@@ -173,7 +168,7 @@ Deno.test("a resource colocated with a clone goes where an instance runs", () =>
       { kind: "clone", id: "cl", meta: { cloneMax: 1 }, resource: prim("d") },
       prim("web"),
     ],
-    locations: [{ id: "l", resource: "cl", node: "n3", score: 100 }],
+    locations: [loc("l", "cl", "n3", 100)],
     colocations: [{ id: "c", resource: "web", withResource: "cl", score: "INFINITY" }],
   });
   assert.deepEqual(instancesOn(result, "d"), ["n3"]);
@@ -186,7 +181,7 @@ Deno.test("interleaved clones: an instance without a peer on its node stops", ()
       { kind: "clone", id: "a-clone", resource: prim("a") },
       { kind: "clone", id: "b-clone", meta: { interleave: true }, resource: prim("b") },
     ],
-    locations: [{ id: "ban", resource: "a-clone", node: "n1", score: "-INFINITY" }],
+    locations: [loc("ban", "a-clone", "n1", "-INFINITY")],
     orders: [{ id: "o", first: "a-clone", then: "b-clone" }],
     running: { a: ["n2", "n3"], b: ["n1", "n2", "n3"] },
   });

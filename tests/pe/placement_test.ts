@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type CibSpec, prim, run, where } from "./cib_builder.ts";
+import { type CibSpec, loc, prim, run, where } from "./cib_builder.ts";
 
 interface Case {
   name: string;
@@ -23,7 +23,7 @@ const LOCATION_CASES: Case[] = [
     name: "a positive location score attracts",
     spec: {
       resources: [prim("web")],
-      locations: [{ id: "l1", resource: "web", node: "n2", score: 100 }],
+      locations: [loc("l1", "web", "n2", 100)],
     },
     expect: { web: "n2" },
   },
@@ -31,7 +31,7 @@ const LOCATION_CASES: Case[] = [
     name: "a -INFINITY location bans the node it runs on",
     spec: {
       resources: [prim("web")],
-      locations: [{ id: "ban", resource: "web", node: "n1", score: "-INFINITY" }],
+      locations: [loc("ban", "web", "n1", "-INFINITY")],
       running: { web: "n1" },
     },
     expect: { web: "n2" },
@@ -81,7 +81,7 @@ const LOCATION_CASES: Case[] = [
     spec: {
       options: { symmetricCluster: false },
       resources: [prim("allowed"), prim("nowhere")],
-      locations: [{ id: "opt-in", resource: "allowed", node: "n3", score: 0 }],
+      locations: [loc("opt-in", "allowed", "n3", 0)],
     },
     expect: { allowed: "n3", nowhere: "stopped" },
   },
@@ -90,7 +90,7 @@ const LOCATION_CASES: Case[] = [
     spec: {
       nodes: ["n1", { name: "n2", standby: true }],
       resources: [prim("web")],
-      locations: [{ id: "l", resource: "web", node: "n2", score: 100 }],
+      locations: [loc("l", "web", "n2", 100)],
       running: { web: "n2" },
     },
     expect: { web: "n1" },
@@ -123,7 +123,7 @@ const STICKINESS_CASES: Case[] = [
     spec: {
       options: { stickiness: 100 },
       resources: [prim("web")],
-      locations: [{ id: "l", resource: "web", node: "n1", score: 50 }],
+      locations: [loc("l", "web", "n1", 50)],
       running: { web: "n3" },
     },
     expect: { web: "n3" },
@@ -133,7 +133,7 @@ const STICKINESS_CASES: Case[] = [
     spec: {
       options: { stickiness: 100 },
       resources: [prim("web")],
-      locations: [{ id: "l", resource: "web", node: "n1", score: 150 }],
+      locations: [loc("l", "web", "n1", 150)],
       running: { web: "n3" },
     },
     expect: { web: "n1" },
@@ -143,7 +143,7 @@ const STICKINESS_CASES: Case[] = [
     spec: {
       options: { stickiness: 100 },
       resources: [prim("web", { meta: { stickiness: 0 } })],
-      locations: [{ id: "l", resource: "web", node: "n1", score: 50 }],
+      locations: [loc("l", "web", "n1", 50)],
       running: { web: "n3" },
     },
     expect: { web: "n1" },
@@ -152,12 +152,7 @@ const STICKINESS_CASES: Case[] = [
     name: "equal scores keep a resource where it runs",
     spec: {
       resources: [prim("web")],
-      locations: [{ id: "l1", resource: "web", node: "n1", score: 10 }, {
-        id: "l3",
-        resource: "web",
-        node: "n3",
-        score: 10,
-      }],
+      locations: [loc("l1", "web", "n1", 10), loc("l3", "web", "n3", 10)],
       running: { web: "n3" },
     },
     expect: { web: "n3" },
@@ -169,7 +164,7 @@ const COLOCATION_CASES: Case[] = [
     name: "mandatory colocation places the dependent with its primary",
     spec: {
       resources: [prim("db"), prim("web")],
-      locations: [{ id: "l", resource: "db", node: "n2", score: 100 }],
+      locations: [loc("l", "db", "n2", 100)],
       colocations: [{ id: "c", resource: "web", withResource: "db", score: "INFINITY" }],
     },
     expect: { db: "n2", web: "n2" },
@@ -178,12 +173,7 @@ const COLOCATION_CASES: Case[] = [
     name: "-INFINITY colocation keeps them apart",
     spec: {
       resources: [prim("db"), prim("web")],
-      locations: [{ id: "l", resource: "web", node: "n1", score: 100 }, {
-        id: "l2",
-        resource: "db",
-        node: "n1",
-        score: 100,
-      }],
+      locations: [loc("l", "web", "n1", 100), loc("l2", "db", "n1", 100)],
       colocations: [{ id: "c", resource: "web", withResource: "db", score: "-INFINITY" }],
     },
     expect: { db: "n1", web: "n2" },
@@ -192,12 +182,7 @@ const COLOCATION_CASES: Case[] = [
     name: "an advisory colocation competes with location scores",
     spec: {
       resources: [prim("db"), prim("web")],
-      locations: [{ id: "l", resource: "db", node: "n2", score: 100 }, {
-        id: "w",
-        resource: "web",
-        node: "n1",
-        score: 10,
-      }],
+      locations: [loc("l", "db", "n2", 100), loc("w", "web", "n1", 10)],
       colocations: [{ id: "c", resource: "web", withResource: "db", score: 50 }],
     },
     expect: { db: "n2", web: "n2" },
@@ -206,7 +191,7 @@ const COLOCATION_CASES: Case[] = [
     name: "the dependent's preferences pull the primary (with-this merge)",
     spec: {
       resources: [prim("db"), prim("web")],
-      locations: [{ id: "w", resource: "web", node: "n3", score: 100 }],
+      locations: [loc("w", "web", "n3", 100)],
       colocations: [{ id: "c", resource: "web", withResource: "db", score: "INFINITY" }],
     },
     expect: { db: "n3", web: "n3" },
@@ -239,12 +224,7 @@ const COLOCATION_CASES: Case[] = [
         { name: "n3", attributes: { rack: "b" } },
       ],
       resources: [prim("db"), prim("web")],
-      locations: [{ id: "l", resource: "db", node: "n3", score: 100 }, {
-        id: "w",
-        resource: "web",
-        node: "n3",
-        score: "-INFINITY",
-      }],
+      locations: [loc("l", "db", "n3", 100), loc("w", "web", "n3", "-INFINITY")],
       colocations: [{
         id: "c",
         resource: "web",
@@ -263,7 +243,7 @@ const COLOCATION_CASES: Case[] = [
     spec: {
       options: { stickiness: 100 },
       resources: [prim("r0"), prim("r1"), prim("r2")],
-      locations: [{ id: "l", resource: "r0", node: "n1", score: 50 }],
+      locations: [loc("l", "r0", "n1", 50)],
       colocations: [
         { id: "c0", resource: "r2", withResource: "r1", score: "-INFINITY" },
         { id: "c1", resource: "r1", withResource: "r0", score: -30 },
@@ -279,7 +259,7 @@ const GROUP_CASES: Case[] = [
     name: "group members run together; the group's location applies to it as a whole",
     spec: {
       resources: [{ kind: "group", id: "g", members: [prim("ip"), prim("fs"), prim("app")] }],
-      locations: [{ id: "l", resource: "g", node: "n2", score: 100 }],
+      locations: [loc("l", "g", "n2", 100)],
     },
     expect: { ip: "n2", fs: "n2", app: "n2" },
   },
@@ -287,7 +267,7 @@ const GROUP_CASES: Case[] = [
     name: "a member banned from the current node moves the whole group",
     spec: {
       resources: [{ kind: "group", id: "g", members: [prim("ip"), prim("fs")] }],
-      locations: [{ id: "ban", resource: "fs", node: "n1", score: "-INFINITY" }],
+      locations: [loc("ban", "fs", "n1", "-INFINITY")],
       running: { ip: "n1", fs: "n1" },
     },
     expect: { ip: "n2", fs: "n2" },
@@ -308,7 +288,7 @@ const GROUP_CASES: Case[] = [
     name: "a resource colocated with a group goes where the group is",
     spec: {
       resources: [{ kind: "group", id: "g", members: [prim("ip"), prim("fs")] }, prim("web")],
-      locations: [{ id: "l", resource: "g", node: "n3", score: 100 }],
+      locations: [loc("l", "g", "n3", 100)],
       colocations: [{ id: "c", resource: "web", withResource: "g", score: "INFINITY" }],
     },
     expect: { ip: "n3", fs: "n3", web: "n3" },
@@ -336,7 +316,7 @@ for (
 Deno.test("moves are summarised as Move, starts as Start, stops as Stop", () => {
   const result = run({
     resources: [prim("a"), prim("b"), prim("c", { meta: { targetRole: "Stopped" } })],
-    locations: [{ id: "l", resource: "a", node: "n2", score: 100 }],
+    locations: [loc("l", "a", "n2", 100)],
     running: { a: "n1", c: "n3" },
   });
   const verbs = Object.fromEntries(

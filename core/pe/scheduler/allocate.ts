@@ -14,7 +14,7 @@
 
 import { Role, type SchedNode, type SchedResource } from "./model.ts";
 import { failCount, hasFailures } from "./unpack.ts";
-import { addColocatedNodeScores, applyColocScore, hasInfluence, Select } from "./colocation.ts";
+import { applyColocScore, mergeDependentScores, Select } from "./colocation.ts";
 import { cloneAssign } from "./clones.ts";
 import { formatScore, glibSort, INFINITY, strcmp } from "./scores.ts";
 import {
@@ -117,7 +117,7 @@ function primitiveAssign(
   }
   rsc.allocating = true;
   for (const c of rsc.thisWith.slice()) applyThisWith(ws, rsc, c);
-  for (const c of rsc.withThis.slice()) applyWithThis(ws, rsc, c);
+  for (const c of rsc.withThis.slice()) mergeDependentScores(ws, rsc, c, Select.Active);
   const o = ws.options;
   if (rsc.nextRole === Role.Stopped) {
     resourceLocation(ws, rsc, null, -INFINITY);
@@ -160,23 +160,6 @@ function applyThisWith(
     rsc.allowed = archive;
     rsc.notes.push(`colocation ${c.id} with ${other.id} reverted: no node would be left`);
   }
-}
-
-function applyWithThis(
-  ws: WorkingSet,
-  rsc: SchedResource,
-  c: SchedResource["withThis"][number],
-): void {
-  if (!hasInfluence(c, null)) return;
-  const merged = addColocatedNodeScores(
-    ws,
-    c.dependent,
-    rsc.allowed,
-    c.nodeAttribute,
-    c.score / INFINITY,
-    Select.Active,
-  );
-  if (merged) rsc.allowed = merged;
 }
 
 /** The first node of {@link sortedNodes} without sorting (a linear scan). */

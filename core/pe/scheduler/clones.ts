@@ -15,7 +15,13 @@
 import type { Colocation, SchedNode, SchedResource } from "./model.ts";
 import { Role } from "./model.ts";
 import { assign, assignResource, sortedNodes, unassign } from "./allocate.ts";
-import { addColocatedNodeScores, applyColocScore, hasInfluence, Select } from "./colocation.ts";
+import {
+  addColocatedNodeScores,
+  applyColocScore,
+  hasInfluence,
+  mergeDependentScores,
+  Select,
+} from "./colocation.ts";
 import { glibSort, INFINITY, newScoreTable } from "./scores.ts";
 import {
   allocatedNode,
@@ -38,16 +44,7 @@ export function cloneAssign(
   rsc.allocating = true;
   for (const c of rsc.thisWith.slice()) assign(ws, c.primary, prefer);
   for (const c of rsc.withThis.slice()) {
-    if (!hasInfluence(c, null)) continue;
-    const merged = addColocatedNodeScores(
-      ws,
-      c.dependent,
-      rsc.allowed,
-      c.nodeAttribute,
-      c.score / INFINITY,
-      Select.Active | Select.NonNegative,
-    );
-    if (merged) rsc.allowed = merged;
+    mergeDependentScores(ws, rsc, c, Select.Active | Select.NonNegative);
   }
   rsc.children = glibSort(rsc.children, (a, b) => cmpInstance(ws, a, b));
   const settings = rsc.clone!;

@@ -236,6 +236,29 @@ function addNodeScoresMatchingAttr(
 }
 
 /**
+ * Merges the node preferences of a dependent colocated with `rsc` (one of its
+ * "with this" colocations) into `rsc.allowed`, at the colocation's strength,
+ * if the dependent has influence; `flags` are the {@link Select} flags.
+ */
+export function mergeDependentScores(
+  ws: WorkingSet,
+  rsc: SchedResource,
+  c: Colocation,
+  flags: number,
+): void {
+  if (!hasInfluence(c, null)) return;
+  const merged = addColocatedNodeScores(
+    ws,
+    c.dependent,
+    rsc.allowed,
+    c.nodeAttribute,
+    c.score / INFINITY,
+    flags,
+  );
+  if (merged) rsc.allowed = merged;
+}
+
+/**
  * Merges `rsc`'s node preferences (and those of resources colocated with it)
  * into `nodes`, scaled by `factor` (add_colocated_node_scores). With `nodes`
  * null, starts from `rsc`'s own scores. Returns the new table.

@@ -40,6 +40,90 @@ import { allocatedNode, topResource, type WorkingSet } from "./working_set.ts";
 const UPDATED_THEN = 1;
 const UPDATED_FIRST = 2;
 
+/** A mask that passes every flag on (`x & ~0 === x` for any flag word). */
+const ALL_FLAGS = ~0;
+
+/**
+ * What one ordering flag does to an edge's actions
+ * (update_action_for_ordering_flags): which side's resource applies it, which
+ * of "first"'s flags it passes on, the flags it may change, and what it does
+ * directly when that side has no resource.
+ */
+interface OrderingEffect {
+  type: number;
+  /** The resource of "first" applies it (else that of "then"). */
+  onFirst: boolean;
+  /** Mask on "first"'s flags passed to the resource. */
+  passes: number;
+  filter: number;
+  /** The update of a resource-less action; returns UPDATED_* bits. */
+  withoutResource?: (first: Action, then: Action, firstFlags: number) => number;
+}
+
+/**
+ * The update of a resource-less action that clears `cleared` on one side of
+ * the edge unless "first" has `firstHas` (and `cleared` is still set).
+ */
+function clearUnlessFirstHas(
+  firstHas: number,
+  side: "first" | "then",
+  cleared: number,
+): NonNullable<OrderingEffect["withoutResource"]> {
+  const updated = side === "first" ? UPDATED_FIRST : UPDATED_THEN;
+  return (first, then, firstFlags) => {
+    const action = side === "first" ? first : then;
+    if ((firstFlags & firstHas) || !(action.flags & cleared)) return 0;
+    action.flags &= ~cleared;
+    return updated;
+  };
+}
+
+/**
+ * The ordering flags in Pacemaker's order, which matters: each step sees the
+ * flags the steps before it left.
+ */
+const ORDERING_EFFECTS: readonly OrderingEffect[] = [
+  {
+    type: Ord.ImpliesThen,
+    onFirst: false,
+    passes: Flag.Optional,
+    filter: Flag.Optional,
+    withoutResource: clearUnlessFirstHas(Flag.Optional, "then", Flag.Optional),
+  },
+  { type: Ord.Restart, onFirst: false, passes: ALL_FLAGS, filter: Flag.Optional | Flag.Runnable },
+  {
+    type: Ord.ImpliesFirst,
+    onFirst: true,
+    passes: ALL_FLAGS,
+    filter: Flag.Optional,
+    withoutResource: clearUnlessFirstHas(Flag.Optional, "first", Flag.Runnable),
+  },
+  {
+    type: Ord.OneOrMore,
+    onFirst: false,
+    passes: ALL_FLAGS,
+    filter: Flag.Runnable,
+    withoutResource(_first, then, firstFlags) {
+      if (!(firstFlags & Flag.Runnable)) return 0;
+      then.runnableBefore++;
+      if (then.runnableBefore < then.requiredRunnableBefore || (then.flags & Flag.Runnable)) {
+        return 0;
+      }
+      then.flags |= Flag.Runnable;
+      return UPDATED_THEN;
+    },
+  },
+  {
+    type: Ord.RunnableLeft,
+    onFirst: false,
+    passes: ALL_FLAGS,
+    filter: Flag.Runnable,
+    withoutResource: clearUnlessFirstHas(Flag.Runnable, "then", Flag.Runnable),
+  },
+  { type: Ord.Optional, onFirst: false, passes: ALL_FLAGS, filter: Flag.Runnable },
+  { type: Ord.Asymmetrical, onFirst: false, passes: ALL_FLAGS, filter: Flag.Runnable },
+];
+
 /** Resolves every ordering to actions, then propagates flags to a fixed point. */
 export function applyOrderings(ws: WorkingSet): void {
   const runner = new OrderingRunner(ws);
@@ -199,105 +283,16 @@ class OrderingRunner {
       edge.type = (edge.type & ~Ord.ImpliesThenOnNode) | Ord.ImpliesThen;
       node = first.node;
     }
-    if (edge.type & Ord.ImpliesThen) {
-      if (then.rsc) {
-        changed |= this.updateOrdered(
-          then.rsc,
-          first,
-          then,
-          node,
-          firstFlags & Flag.Optional,
-          Flag.Optional,
-          Ord.ImpliesThen,
-        );
-      } else if (!(firstFlags & Flag.Optional) && (then.flags & Flag.Optional)) {
-        then.flags &= ~Flag.Optional;
-        changed |= UPDATED_THEN;
+    for (const effect of ORDERING_EFFECTS) {
+      // edge.type is read afresh each step: an earlier step may have changed it.
+      if (!(edge.type & effect.type)) continue;
+      const rsc = effect.onFirst ? first.rsc : then.rsc;
+      if (rsc) {
+        const passed = firstFlags & effect.passes;
+        changed |= this.updateOrdered(rsc, first, then, node, passed, effect.filter, effect.type);
+      } else if (effect.withoutResource) {
+        changed |= effect.withoutResource(first, then, firstFlags);
       }
-    }
-    if ((edge.type & Ord.Restart) && then.rsc) {
-      changed |= this.updateOrdered(
-        then.rsc,
-        first,
-        then,
-        node,
-        firstFlags,
-        Flag.Optional | Flag.Runnable,
-        Ord.Restart,
-      );
-    }
-    if (edge.type & Ord.ImpliesFirst) {
-      if (first.rsc) {
-        changed |= this.updateOrdered(
-          first.rsc,
-          first,
-          then,
-          node,
-          firstFlags,
-          Flag.Optional,
-          Ord.ImpliesFirst,
-        );
-      } else if (!(firstFlags & Flag.Optional) && (first.flags & Flag.Runnable)) {
-        first.flags &= ~Flag.Runnable;
-        changed |= UPDATED_FIRST;
-      }
-    }
-    if (edge.type & Ord.OneOrMore) {
-      if (then.rsc) {
-        changed |= this.updateOrdered(
-          then.rsc,
-          first,
-          then,
-          node,
-          firstFlags,
-          Flag.Runnable,
-          Ord.OneOrMore,
-        );
-      } else if (firstFlags & Flag.Runnable) {
-        then.runnableBefore++;
-        if (then.runnableBefore >= then.requiredRunnableBefore && !(then.flags & Flag.Runnable)) {
-          then.flags |= Flag.Runnable;
-          changed |= UPDATED_THEN;
-        }
-      }
-    }
-    if (edge.type & Ord.RunnableLeft) {
-      if (then.rsc) {
-        changed |= this.updateOrdered(
-          then.rsc,
-          first,
-          then,
-          node,
-          firstFlags,
-          Flag.Runnable,
-          Ord.RunnableLeft,
-        );
-      } else if (!(firstFlags & Flag.Runnable) && (then.flags & Flag.Runnable)) {
-        then.flags &= ~Flag.Runnable;
-        changed |= UPDATED_THEN;
-      }
-    }
-    if ((edge.type & Ord.Optional) && then.rsc) {
-      changed |= this.updateOrdered(
-        then.rsc,
-        first,
-        then,
-        node,
-        firstFlags,
-        Flag.Runnable,
-        Ord.Optional,
-      );
-    }
-    if ((edge.type & Ord.Asymmetrical) && then.rsc) {
-      changed |= this.updateOrdered(
-        then.rsc,
-        first,
-        then,
-        node,
-        firstFlags,
-        Flag.Runnable,
-        Ord.Asymmetrical,
-      );
     }
     if (
       (first.flags & Flag.Runnable) && (edge.type & Ord.ImpliesThenPrinted) &&

@@ -16,7 +16,13 @@
  */
 
 import type { CibDocument } from "../../cib/schema/document.ts";
-import type { Clone, Group, Operation, Primitive } from "../../cib/schema/resources.ts";
+import type {
+  Clone,
+  Group,
+  OnFail as OnFailName,
+  Operation,
+  Primitive,
+} from "../../cib/schema/resources.ts";
 import type { NodeStatus, OperationRecord } from "../../cib/schema/status.ts";
 import {
   type CloneSettings,
@@ -65,6 +71,17 @@ const STATUS_BY_NAME: Record<string, number> = {
   "not-installed": ExecStatus.NotInstalled,
   "not-connected": ExecStatus.NotConnected,
   "invalid": ExecStatus.Invalid,
+};
+
+/** The policy a configured on-fail names (fence without STONITH is handled where used). */
+const CONFIGURED_ON_FAIL: Readonly<Record<OnFailName, OnFailValue>> = {
+  ignore: OnFail.Ignore,
+  block: OnFail.Block,
+  stop: OnFail.Stop,
+  restart: OnFail.Recover,
+  fence: OnFail.Fence,
+  standby: OnFail.Standby,
+  demote: OnFail.Demote,
 };
 
 /** OCF exit codes the scheduler interprets. */
@@ -915,42 +932,19 @@ class StatusUnpacker {
   ): { onFail: OnFailValue; failRole: RoleValue } {
     const o = this.ws.options;
     const op = findOperation(rsc.operations, task, intervalMs);
-    let onFail: OnFailValue | undefined;
-    let failRole: RoleValue = Role.Unknown;
-    switch (op?.onFail) {
-      case "block":
-        onFail = OnFail.Block;
-        break;
-      case "fence":
-        if (o.stonithEnabled) {
-          onFail = OnFail.Fence;
-        } else {
-          onFail = OnFail.Stop;
-          failRole = Role.Stopped;
-        }
-        break;
-      case "standby":
-        onFail = OnFail.Standby;
-        break;
-      case "ignore":
-        onFail = OnFail.Ignore;
-        break;
-      case "stop":
-        onFail = OnFail.Stop;
-        failRole = Role.Stopped;
-        break;
-      case "restart":
-        onFail = OnFail.Recover;
-        break;
-      case "demote":
-        onFail = OnFail.Demote;
-        break;
+    let onFail: OnFailValue;
+    if (op?.onFail !== undefined) {
+      onFail = CONFIGURED_ON_FAIL[op.onFail];
+      // Fencing without STONITH falls back to stopping the resource.
+      if (onFail === OnFail.Fence && !o.stonithEnabled) onFail = OnFail.Stop;
+    } else if (task === "stop") {
+      onFail = o.stonithEnabled ? OnFail.Fence : OnFail.Block;
+    } else {
+      onFail = OnFail.Recover;
     }
-    if (onFail === undefined) {
-      if (task === "stop") onFail = o.stonithEnabled ? OnFail.Fence : OnFail.Block;
-      else onFail = OnFail.Recover;
-    }
-    if (failRole === Role.Unknown) failRole = task === "promote" ? Role.Unpromoted : Role.Started;
+    let failRole: RoleValue;
+    if (onFail === OnFail.Stop) failRole = Role.Stopped;
+    else failRole = task === "promote" ? Role.Unpromoted : Role.Started;
     return { onFail, failRole };
   }
 
