@@ -9,6 +9,7 @@
  * | `GET /cib`               | `{ cib, stamp: { term, version, digest } }`: this node's copy         |
  * | `POST /cib/update`       | `{ update }` (a CibUpdate) -> 200 `{ ok: true, version, stamp, summary? }`, 409 `{ ok: false, outcome: "refused", error }`, 503 `{ ok: false, outcome: "unknown", error }`, 400 `{ ok: false, error }` |
  * | `POST /resource/cleanup` | `{ resource, node? }` -> 200 `{ ok: true, nodes }`, 400/409 `{ ok: false, error }` |
+ * | `GET /explain/:resource` | 200 `{ resource, node, scores, reason, details, dc }` from the DC's policy engine (any node forwards to the DC), 404/503 `{ ok: false, error }` |
  *
  * @example
  * ```ts
@@ -83,6 +84,30 @@ export type CibCleanupResponse =
   | { ok: true; nodes: string[] }
   | { ok: false; error: string };
 
+/** Schema of the answer of `GET /explain/:resource` (also checks a forwarded answer). */
+export const explanationSchema = z.strictObject({
+  /** The resource (primitive or clone instance) id. */
+  resource: z.string().min(1),
+  /** Where it is placed (null: stopped). */
+  node: z.string().nullable(),
+  /** Score per node when it was placed (null: not a candidate). */
+  scores: z.record(z.string(), z.number().nullable()),
+  /** One sentence: what decided it. */
+  reason: z.string(),
+  /** The facts behind it. */
+  details: z.array(z.string()),
+  /** The DC whose policy engine answered. */
+  dc: z.string().min(1),
+});
+
+/** The answer of `GET /explain/:resource`. */
+export type Explanation = z.output<typeof explanationSchema>;
+
+/** The outcome of an explain request: the explanation, or 404/503 with the reason. */
+export type ExplainResponse =
+  | { ok: true; explanation: Explanation }
+  | { ok: false; code: 404 | 503; error: string };
+
 /** What the app reads from, and asks of, the running daemon. */
 export interface StatusSource {
   /** The current status document. */
@@ -95,6 +120,8 @@ export interface StatusSource {
   updateCib?(update: CibUpdate): Promise<CibUpdateResponse>;
   /** Clears a resource's fail counts on one node or every node. */
   cleanup?(resource: string, node?: string): CibCleanupResponse;
+  /** Explains a resource's placement; `forwarded`: the request came from another node. */
+  explain?(resource: string, forwarded: boolean): Promise<ExplainResponse>;
 }
 
 /** Schema of the body of `POST /cib/update`. */
@@ -133,6 +160,16 @@ export function createStatusApp(source: StatusSource): Hono {
     if (!body.ok) return c.json({ ok: false, error: body.error }, 400);
     const result = source.cleanup(body.value.resource, body.value.node);
     return c.json(result, result.ok ? 200 : 409);
+  });
+  app.get("/explain/:resource", async (c) => {
+    if (!source.explain) return c.json({ ok: false, error: "no policy engine here" }, 404);
+    const resource = c.req.param("resource");
+    if (resource.length === 0 || resource.length > 255) {
+      return c.json({ ok: false, error: "resource: 1 to 255 characters" }, 400);
+    }
+    const result = await source.explain(resource, c.req.query("forwarded") === "1");
+    if (result.ok) return c.json(result.explanation);
+    return c.json({ ok: false, error: result.error }, result.code);
   });
   return app;
 }

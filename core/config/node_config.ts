@@ -145,6 +145,19 @@ export const heartbeatCompatSchema = z.strictObject({
   unicast: z.array(z.string().min(1)).max(64).default([]),
 });
 
+/** Schema of the `fencing` section: a fence driver and its device parameters. */
+export const fencingConfigSchema = z.strictObject({
+  /** `test-fence` or a fence-driver plugin's name. */
+  driver: z.string().min(1).max(128),
+  /** The device's parameters (the driver's schema checks them). */
+  params: z.record(z.string(), z.unknown()).default({}),
+  /** Timeout of one fence call (default: the driver's). */
+  timeout: duration.optional(),
+});
+
+/** The `fencing` section, defaults applied. */
+export type FencingConfig = z.output<typeof fencingConfigSchema>;
+
 /** Schema of the node configuration file. */
 export const nodeConfigFileSchema = z.strictObject({
   node: z.string().min(1),
@@ -179,7 +192,14 @@ export const nodeConfigFileSchema = z.strictObject({
     stickiness: z.union([z.number(), z.string()]).optional(),
     noQuorumPolicy: z.enum(["stop", "freeze", "ignore"]).optional(),
     migrationThreshold: z.number().int().min(0).optional(),
+    /** Fence nodes before recovering their resources (default: true when `fencing` is set). */
+    stonithEnabled: z.boolean().optional(),
   }).default({}),
+  /**
+   * The fence device the DC fences nodes with: `driver` is `test-fence` (built in) or the
+   * name of a fence-driver plugin; `params` are checked against the driver's schema.
+   */
+  fencing: fencingConfigSchema.optional(),
   /**
    * The initial CIB as a file instead of `resources` and `options`: a Vigil JSON
    * document or a Pacemaker CIB XML, relative to this file. Used only while the
@@ -334,6 +354,8 @@ export function initialCib(
         ...(cfg.options.migrationThreshold !== undefined
           ? { migrationThreshold: cfg.options.migrationThreshold }
           : {}),
+        // Fencing is on when a fence device is configured, unless turned off.
+        stonithEnabled: cfg.options.stonithEnabled ?? cfg.fencing !== undefined,
       },
       nodes: cfg.nodes.map((n) => ({ name: n.name, priority: n.priority, votes: n.votes })),
       resources: cfg.resources.map((r) => ({

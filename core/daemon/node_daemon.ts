@@ -24,6 +24,7 @@ import type {
   CibCleanupResponse,
   CibSnapshot,
   CibUpdateResponse,
+  ExplainResponse,
   StatusDocument,
 } from "../api/status_app.ts";
 import { createStatusApp } from "../api/status_app.ts";
@@ -58,6 +59,10 @@ import {
   loadPluginDirectories,
 } from "../../plugins/loader.ts";
 import { type HttpServer, serveHttp } from "../../runtime/serve.ts";
+import { DriverFencing } from "../te/fencing.ts";
+import { type FenceDriverDefinition, parseFenceDriverParams } from "../../plugins/fence_driver.ts";
+import TestFenceDriver from "../../plugins/test_fence_driver.ts";
+import { explanationSchema } from "../api/status_app.ts";
 
 /** How the daemon reports events and lines. */
 export type LogFormat = "text" | "json";
@@ -77,6 +82,8 @@ export interface NodeDaemonOptions {
 }
 
 const MAX_EVENTS = 200;
+/** How long a node waits for the DC's answer to a forwarded `GET /explain`. */
+const EXPLAIN_FORWARD_TIMEOUT_MS = 3000;
 const OCF_ERR_INSTALLED = 5;
 /** How long `POST /cib/update` waits for the outcome (the core answers `unknown` at 8 s). */
 const CIB_UPDATE_WAIT_MS = 10_000;
@@ -107,6 +114,8 @@ export class NodeDaemon {
   #requestCounter = 0;
   /** The newest copy to write at the end of the current step (earlier ones are skipped). */
   #toPersist: Extract<NodeEffect, { type: "persist-cib" }> | null = null;
+  /** The fence device the DC fences with (absent: no `fencing` configured). */
+  readonly #fencing: DriverFencing<unknown> | undefined;
 
   private constructor(
     opts: NodeDaemonOptions,
@@ -121,6 +130,27 @@ export class NodeDaemon {
     this.#incarnation = incarnation;
     const agents = new AgentResolver({ plugins: plugins.resourceAgents });
     this.#agents = agents;
+    const fence = cfg.fencing ? fenceDriver(cfg, opts.configFile, plugins) : undefined;
+    if (fence) {
+      this.#fencing = new DriverFencing({
+        driver: fence.driver,
+        params: fence.params,
+        ...(cfg.fencing?.timeout !== undefined ? { timeoutMs: cfg.fencing.timeout } : {}),
+        onComplete: (c) => {
+          this.#line(
+            `fence ${c.action} ${c.target}: ${c.ok ? "confirmed" : "failed"}: ${c.detail}`,
+          );
+          this.#step({
+            type: "fenced",
+            now: this.#now(),
+            target: c.target,
+            ok: c.ok,
+            detail: c.detail,
+          });
+        },
+        log: (line) => this.#line(`fencing: ${line}`),
+      });
+    }
     const stored = readCibFile(cfg.stateDir);
     const cib = stored?.cib ??
       initialCib(cfg, opts.configFile, (line) => this.#line(line));
@@ -147,6 +177,12 @@ export class NodeDaemon {
         deviceVotes: devices.reduce((sum, d) => sum + d.votes, 0),
       },
       operationTimeoutMs: (agent, action) => agents.resolve(agent)?.timeouts[action] ?? 20_000,
+      ...(fence
+        ? {
+          fenceTimeoutMs: cfg.fencing?.timeout ?? fence.driver.timeouts.fence,
+          fenceDriver: fence.driver.name,
+        }
+        : {}),
     });
     this.#devices = new QuorumDeviceRunner(devices, {
       node: cfg.node,
@@ -227,6 +263,7 @@ export class NodeDaemon {
       cib: () => this.cib(),
       updateCib: (update) => this.updateCib(update),
       cleanup: (resource, node) => this.cleanup(resource, node),
+      explain: (resource, forwarded) => this.explain(resource, forwarded),
     });
     this.#api = await serveHttp({ hostname: host, port, fetch: app.fetch });
     this.#line(
@@ -315,6 +352,47 @@ export class NodeDaemon {
         ? { heartbeatPeers: this.#heartbeat.peers(), heartbeatLink: this.#heartbeat.stats() }
         : {}),
     };
+  }
+
+  /**
+   * Why `resource` is placed where it is (`GET /explain/:resource`): answered by the DC
+   * from its policy engine's last input; another node asks the DC's API (once: a
+   * `forwarded` request is not forwarded again).
+   */
+  async explain(resource: string, forwarded = false): Promise<ExplainResponse> {
+    const dc = this.#core.dc;
+    if (dc === null) {
+      return { ok: false, code: 503, error: "no DC: the membership is in transition" };
+    }
+    const known = this.#core.knowsResource(resource);
+    if (dc === this.#opts.config.node) {
+      const e = this.#core.explain(resource);
+      if (e) return { ok: true, explanation: { ...e, dc } };
+      if (!known) return { ok: false, code: 404, error: `no resource "${resource}"` };
+      return { ok: false, code: 503, error: `the DC has not placed ${resource} yet` };
+    }
+    if (forwarded) return { ok: false, code: 503, error: `this node is not the DC (${dc} is)` };
+    const api = this.#opts.config.nodes.find((n) => n.name === dc)?.api ?? DEFAULT_API;
+    try {
+      const res = await fetch(
+        `http://${api}/explain/${encodeURIComponent(resource)}?forwarded=1`,
+        { signal: AbortSignal.timeout(EXPLAIN_FORWARD_TIMEOUT_MS) },
+      );
+      const body: unknown = await res.json();
+      if (res.status === 200) {
+        const parsed = explanationSchema.safeParse(body);
+        if (parsed.success) return { ok: true, explanation: parsed.data };
+        return { ok: false, code: 503, error: `the DC ${dc} answered an unexpected document` };
+      }
+      const error = (body as { error?: unknown })?.error;
+      return {
+        ok: false,
+        code: res.status === 404 ? 404 : 503,
+        error: typeof error === "string" ? error : `the DC ${dc} answered ${res.status}`,
+      };
+    } catch (e) {
+      return { ok: false, code: 503, error: `the DC ${dc} did not answer at ${api}: ${e}` };
+    }
   }
 
   /** This node's CIB copy and its stamp (`GET /cib`). */
@@ -410,6 +488,7 @@ export class NodeDaemon {
     this.#closed = true;
     clearTimeout(this.#timer);
     await this.#devices.stop();
+    await this.#fencing?.close();
     await this.#heartbeat?.close();
     await this.#links?.close();
     await this.#api?.close();
@@ -483,7 +562,26 @@ export class NodeDaemon {
         return this.#event(effect.event);
       case "log":
         return this.#line(effect.text);
+      case "fence":
+        return this.#fence(effect.target, effect.action);
     }
+  }
+
+  #fence(target: string, action: Extract<NodeEffect, { type: "fence" }>["action"]): void {
+    if (this.#fencing) {
+      this.#fencing.fence(target, action, this.#now());
+      return;
+    }
+    // Fencing is enabled in the CIB but no device is configured here: it cannot succeed.
+    queueMicrotask(() =>
+      this.#step({
+        type: "fenced",
+        now: this.#now(),
+        target,
+        ok: false,
+        detail: "no fence device configured (fencing in the node configuration)",
+      })
+    );
   }
 
   #send(to: string | null, body: unknown): void {
@@ -627,4 +725,32 @@ function lastLine(output: string): string {
   const lines = output.trimEnd().split("\n");
   const line = lines[lines.length - 1] ?? "";
   return line.length > 300 ? `${line.slice(0, 300)}...` : line;
+}
+
+/**
+ * The configured fence driver (`test-fence` is built in; others are fence-driver plugins)
+ * with its parameters checked against the driver's schema.
+ *
+ * @throws Error naming the configuration file and field when the driver is unknown or its
+ *   parameters are invalid
+ */
+function fenceDriver(
+  cfg: NodeConfigFile,
+  file: string,
+  plugins: LoadedPlugins,
+): { driver: FenceDriverDefinition<unknown>; params: unknown } {
+  const name = cfg.fencing!.driver;
+  const driver = name === TestFenceDriver.name
+    ? TestFenceDriver as FenceDriverDefinition<unknown>
+    : plugins.fenceDrivers.find((d) => d.name === name);
+  if (!driver) {
+    const known = [TestFenceDriver.name, ...plugins.fenceDrivers.map((d) => d.name)];
+    throw new Error(
+      `${file}: fencing.driver: no fence driver named "${name}" (known: ${known.join(", ")})`,
+    );
+  }
+  return {
+    driver,
+    params: parseFenceDriverParams(driver, cfg.fencing!.params, `${file}: fencing`),
+  };
 }

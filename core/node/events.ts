@@ -19,6 +19,7 @@ export type ClusterEventKind =
   | "resource-failed"
   | "cib"
   | "self-stop"
+  | "fence"
   | "link-up"
   | "link-down"
   | "device"

@@ -12,6 +12,7 @@ import { type ReplicationMessage, replicationMessageSchema } from "../cib/replic
 import { type CibDocument, cibDocumentSchema } from "../cib/schema/document.ts";
 import { cibStatusSchema, type CibStatusSection } from "../cib/schema/status.ts";
 import { type ChannelPacket, channelPacketSchema } from "../messaging/reliable_channel.ts";
+import { lrmReportSchema } from "./lrm_report.ts";
 
 const name = z.string().min(1).max(64);
 const membershipSchema = z.strictObject({
@@ -31,13 +32,16 @@ export const heartbeatSchema = z.strictObject({
   }),
   dc: name.nullable(),
   cibVersion: cibVersionSchema,
-  /** The sender's LRM table and its change counter. */
+  /** The sender's LRM table, operation history (lrm_report.ts) and its change counter. */
   lrm: z.strictObject({
     seq: z.number().int().min(0),
     resources: z.record(z.string(), resourceStatusSchema),
+    history: lrmReportSchema.optional(),
   }),
-  /** Recently completed DC actions with success flags, for lost results. */
-  done: z.array(z.tuple([z.string(), z.boolean()])).max(64),
+  /** Recently completed DC actions with success flags and rc (-1: unknown), for lost results. */
+  done: z.array(z.tuple([z.string(), z.boolean(), z.number().int()])).max(64),
+  /** The sender is shutting down cleanly (it stops its resources, then leaves). */
+  leaving: z.boolean().optional(),
   /** What the sender's quorum devices say: votes for its partition, health score. */
   devices: z.strictObject({
     votes: z.number().int().min(0).max(64),
@@ -52,10 +56,15 @@ export const operationRequestSchema = z.strictObject({
   type: z.literal("op"),
   actionId: z.string().min(1).max(200),
   resource: z.string().min(1).max(255),
-  action: z.enum(["start", "stop"]),
+  action: z.enum(["start", "stop", "monitor"]),
   agent: z.string().min(1).max(128),
   params: z.record(z.string(), z.unknown()),
+  /** The resource's recurring monitor interval (set up by a start or a probe). */
   monitorMs: z.number().int().min(0),
+  /** A monitor's interval: 0 for a probe or one-shot check, else the recurring monitor's. */
+  intervalMs: z.number().int().min(0).default(0),
+  /** A probe: finds out whether the resource runs here ("not running" is its success). */
+  probe: z.boolean().default(false),
 });
 
 /** A node reports the result of an action to the DC. */
@@ -67,6 +76,7 @@ export const operationResultSchema = z.strictObject({
   lrm: z.strictObject({
     seq: z.number().int().min(0),
     resources: z.record(z.string(), resourceStatusSchema),
+    history: lrmReportSchema.optional(),
   }),
 });
 

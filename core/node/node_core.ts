@@ -17,9 +17,12 @@
  * (`persist-cib` effects, confirmed by `cib-persisted` events). The DC plans
  * only once its replica is synchronised ("ready"). The status section the
  * policy engine reads is not replicated: every node builds it from the LRM
- * tables its peers' heartbeats and results carry (the DC's is authoritative).
- * Until the new scheduler takes over, the old policy engine runs on the
- * document through {@link legacyPolicyConfig}.
+ * tables and operation histories its peers' heartbeats and results carry (the
+ * DC's is authoritative; see scheduler_input.ts). The DC plans with the policy
+ * engine ({@link schedule}) and carries the graph out with a
+ * {@link GraphTransitionEngine}: operations go to the nodes' LRMs as `op`
+ * messages, fencing goes out as `fence` effects whose outcome comes back as
+ * `fenced` events.
  *
  * @example
  * ```ts
@@ -32,14 +35,14 @@
  * @module
  */
 
-import type { CibConfig, CibStatus, ResourceStatus } from "../cib/cib.ts";
+import type { CibStatus, ResourceStatus } from "../cib/cib.ts";
 import { activeMoves, applyCibUpdate, type CibUpdate } from "../cib/cib_update.ts";
 import { canonicalDigest } from "../cib/replication/digest.ts";
 import type { ReplicaEffect, ReplicaOps } from "../cib/replication/events.ts";
 import { CibReplica, type ReplicaPhase } from "../cib/replication/replica.ts";
 import type { ReplicaCopy } from "../cib/replication/messages.ts";
 import { type CibStamp, formatStamp } from "../cib/replication/stamp.ts";
-import type { CibDocument } from "../cib/schema/document.ts";
+import { type CibDocument, resourceIds } from "../cib/schema/document.ts";
 import type { CibStatusSection } from "../cib/schema/status.ts";
 import { type CibVersion, compareVersions, formatVersion } from "../cib/version.ts";
 import { electDc, Election } from "../election/election.ts";
@@ -52,11 +55,25 @@ import {
 } from "../lrm/lrm_state.ts";
 import { MembershipCore, type MembershipReport } from "../membership/membership.ts";
 import { Liveness } from "../messaging/liveness.ts";
-import { computeTransition, type PlannedAction, type PolicyOutput } from "../pe/policy_engine.ts";
+import { type Explanation, schedule, type ScheduleResult } from "../pe/scheduler/policy_engine.ts";
 import { computeQuorum, type QuorumState } from "../quorum/quorum.ts";
-import { TransitionEngine } from "../te/transition_engine.ts";
+import {
+  type GraphDispatch,
+  GraphTransitionEngine,
+  type OperationDispatch,
+} from "../te/graph_engine.ts";
+import type { FenceAction } from "../../plugins/fence_driver.ts";
 import type { ClusterEvent } from "./events.ts";
-import { type LegacyPolicyConfig, legacyPolicyConfig } from "./legacy_policy_config.ts";
+import { type LrmReport, lrmReport } from "./lrm_report.ts";
+import {
+  baseId,
+  buildSchedulerInput,
+  cibPrimitives,
+  findPrimitive,
+  INPUT_CONSTRAINT_PREFIX,
+  type NodeFacts,
+  type PrimitiveInfo,
+} from "./scheduler_input.ts";
 import {
   type CibPatch,
   type Heartbeat,
@@ -90,6 +107,13 @@ export interface NodeCoreOptions {
   warntimeMs?: number;
   /** Timeout of one operation of an agent (used for the TE's deadlines). */
   operationTimeoutMs?: (agent: string, action: "start" | "stop" | "monitor") => number;
+  /** Timeout of one fence request of the fence driver (the TE waits this plus deadtime; 60 s). */
+  fenceTimeoutMs?: number;
+  /**
+   * Name of the fence driver this node fences with as DC (node configuration `fencing`);
+   * absent: none, and with stonith-enabled the policy engine leaves resources alone.
+   */
+  fenceDriver?: string;
   /** Membership generation to start from (persisted, so it never goes back). */
   generation?: number;
   /**
@@ -141,7 +165,12 @@ export type NodeEvent =
    * node when `node` is absent (`vigil resource cleanup`); a `cleanup-sent`
    * effect says where it went.
    */
-  | { type: "cleanup"; now: number; resource: string; node?: string };
+  | { type: "cleanup"; now: number; resource: string; node?: string }
+  /**
+   * The fencing interface's outcome for `target` (after a `fence` effect): `ok` only when
+   * the device confirmed it. On the DC a confirmed fence makes the node cleanly down.
+   */
+  | { type: "fenced"; now: number; target: string; ok: boolean; detail?: string };
 
 /** The answer to one `cib-update` event. */
 export type CibReply =
@@ -179,7 +208,9 @@ export type NodeEffect =
   | CibReply
   /** Where a `cleanup` event went: this node and/or the peers it was sent to. */
   | { type: "cleanup-sent"; resource: string; nodes: string[]; error?: string }
-  | { type: "event"; event: ClusterEvent };
+  | { type: "event"; event: ClusterEvent }
+  /** Fence `target` with `action` through the fencing interface; report back with `fenced`. */
+  | { type: "fence"; target: string; action: FenceAction };
 
 /** A resource as the status page shows it. */
 export interface ResourceView {
@@ -189,10 +220,24 @@ export interface ResourceView {
   agent: string;
   /** Nodes where it is not stopped, with their state. */
   on: { node: string; state: ResourceStatus["state"]; failCount: number }[];
-  /** Where the policy engine wants it (known on the DC only). */
+  /** Where the policy engine places it (known on the DC only). */
   target?: string | null;
   /** Why (DC only). */
   reason?: string;
+}
+
+/** Why a resource is placed where it is (`GET /explain/:resource`), from the DC's engine. */
+export interface ResourceExplanation {
+  /** The resource (primitive or clone instance) id. */
+  resource: string;
+  /** Where it is placed (null: stopped). */
+  node: string | null;
+  /** Score per node when it was placed (null: not a candidate). */
+  scores: Record<string, number | null>;
+  /** One sentence: what decided it. */
+  reason: string;
+  /** The facts behind it. */
+  details: string[];
 }
 
 /** Everything `GET /status` needs, from one node's point of view. */
@@ -227,8 +272,17 @@ export interface NodeSnapshot {
   lrm: Record<string, ResourceStatus>;
   /** Per resource on this node: recent operations (rc, duration, output), fail count, last failure. */
   lrmDetails: Record<string, LrmResourceDetail>;
-  /** Transition engine summary (DC only). */
-  transition: { id: number; busy: boolean; abortReason: string | null } | null;
+  /**
+   * Transition engine summary (DC only): the current or last transition, its state, why
+   * it was aborted, and the last plan's summary lines (Fence/Start/Stop/Move/Recover).
+   */
+  transition: {
+    id: number;
+    busy: boolean;
+    state: string;
+    abortReason: string | null;
+    summary: string[];
+  } | null;
 }
 
 interface PeerState {
@@ -236,7 +290,21 @@ interface PeerState {
   report: Heartbeat;
   lrmSeq: number;
   lrm: Record<string, ResourceStatus>;
+  history: LrmReport;
 }
+
+/** What the DC keeps of a node that left the membership, for the scheduler's status. */
+interface DepartedNode {
+  /** Its last LRM history. */
+  history: LrmReport;
+  /** Its last heartbeat said it was shutting down and nothing was active there. */
+  clean: boolean;
+}
+
+/** Most DC actions whose rc is remembered for late or repeated results. */
+const MAX_DONE_RC = 64;
+/** Most accepted-but-queued DC operations tracked (pending reports). */
+const MAX_ACCEPTED = 1024;
 
 /** The pure state machine of one node. */
 export class NodeCore {
@@ -244,33 +312,52 @@ export class NodeCore {
     & Required<
       Omit<
         NodeCoreOptions,
-        "operationTimeoutMs" | "generation" | "quorum" | "incarnation" | "cib"
+        "operationTimeoutMs" | "generation" | "quorum" | "incarnation" | "cib" | "fenceDriver"
       >
     >
     & {
       quorum: QuorumOptions;
       operationTimeoutMs: (agent: string, action: "start" | "stop" | "monitor") => number;
+      fenceDriver: string | undefined;
     };
   readonly #liveness: Liveness;
   readonly #membership: MembershipCore;
   readonly #election: Election;
   readonly #lrm = new LrmState();
-  #te: TransitionEngine;
+  #te: GraphTransitionEngine;
   #transitionPrefix = "";
+  /** Operations of the current transition by engine op id (to judge their results). */
+  readonly #dispatched = new Map<string, OperationDispatch>();
+  /** Nodes that left the membership with their last history (until they return or are fenced). */
+  readonly #departed = new Map<string, DepartedNode>();
+  /** Nodes fenced (confirmed) since they left: cleanly down until they return. */
+  readonly #fencedDown = new Set<string>();
+  /** DC starts/stops accepted here and still queued: reported as pending. */
+  readonly #accepted = new Map<string, { resource: string; action: "start" | "stop" }>();
+  #historyCache: { seq: number; report: LrmReport } | null = null;
+  /** Raised when {@link #accepted} gains an entry: part of the reported LRM counter. */
+  #acceptedBumps = 0;
+  /** The last plan's summary lines (Fence/Start/Stop/Move/Recover), DC only. */
+  #lastSummary: string[] = [];
+  /** rc of recently finished DC actions here (for repeated requests and heartbeats). */
+  readonly #doneRc = new Map<string, number>();
+  /** The scheduler's input and result of the last plan (DC only). */
+  #lastPlan: { input: CibDocument; result: ScheduleResult; wallNow: number } | null = null;
+  /** When the DC may plan again after an aborted transition with nothing else changed. */
+  #retryAt = -Infinity;
+  /** The aborted transition already given its retry time. */
+  #abortNoted = 0;
   #bootedAt = 0;
   #sawWholeCluster = false;
   readonly #peers = new Map<string, PeerState>();
   readonly #replica: CibReplica<CibDocument, CibPatch, CibStatusSection>;
-  /** The old engine's input for the current document, rebuilt when it changes or a move expires. */
-  #legacy: { doc: CibDocument; built: LegacyPolicyConfig; key: number } | null = null;
-  #legacyKey = 0;
-  /** The CIB version whose ignored items were last logged. */
-  #ignoredLoggedFor = "";
+  /** The primitives of the current document, rebuilt when it changes. */
+  #primitives: { doc: CibDocument; list: PrimitiveInfo[] } | null = null;
   /** Summaries of open client requests, computed when they were taken. */
   readonly #summaries = new Map<string, string>();
   /** The last view fed to the replica (as a key), to feed only changes. */
   #viewKey = "";
-  /** The DC's status as last planned from (new failures abort a transition). */
+  /** The status last seen by the DC (a new failure aborts a transition). */
   #plannedStatus: CibStatus = {};
   #quorum: QuorumState | null = null;
   #now = 0;
@@ -283,7 +370,6 @@ export class NodeCore {
   #inTransitionSince: number | null = 0;
   #selfStopped = false;
   #transitionCounter = 0;
-  #lastPolicy: PolicyOutput | null = null;
   #lastPolicyKey = "";
   #devices: { votes: number; score: number; generation: number | null } = {
     votes: 0,
@@ -330,6 +416,8 @@ export class NodeCore {
       warntimeMs: opts.warntimeMs ?? Math.floor(opts.deadtimeMs / 2),
       initdeadMs: opts.initdeadMs ?? opts.deadtimeMs * 2,
       operationTimeoutMs: opts.operationTimeoutMs ?? (() => 20_000),
+      fenceTimeoutMs: opts.fenceTimeoutMs ?? 60_000,
+      fenceDriver: opts.fenceDriver,
       quorum: opts.quorum ?? {},
       wallClockOffsetMs: opts.wallClockOffsetMs ?? 0,
       cibRequestTimeoutMs: opts.cibRequestTimeoutMs ?? 8000,
@@ -363,13 +451,18 @@ export class NodeCore {
     this.#te = this.#newTransitionEngine();
   }
 
-  #newTransitionEngine(): TransitionEngine {
-    return new TransitionEngine({
+  /** One engine per DC term (see the wiring notes in core/te/graph_engine.ts). */
+  #newTransitionEngine(): GraphTransitionEngine {
+    return new GraphTransitionEngine({
       resendMs: this.#opts.keepaliveMs * 2,
-      timeoutMs: (a) => {
-        const agent = this.#config().resources.find((r) => r.id === a.resource)?.agent ?? "";
-        return this.#opts.operationTimeoutMs(agent, a.action) + this.#opts.deadtimeMs;
+      operationTimeoutMs: (op) => {
+        const agent = findPrimitive(this.cib.config.resources, op.resource)?.agent ?? "";
+        const action = op.operation === "start" || op.operation === "stop"
+          ? op.operation
+          : "monitor";
+        return this.#opts.operationTimeoutMs(agent, action) + this.#opts.deadtimeMs;
       },
+      fenceTimeoutMs: () => this.#opts.fenceTimeoutMs + this.#opts.deadtimeMs,
     });
   }
 
@@ -398,9 +491,46 @@ export class NodeCore {
     return this.#replica.phase;
   }
 
-  /** The old policy engine's input built from the CIB now (see legacy_policy_config.ts). */
-  policyConfig(): LegacyPolicyConfig {
-    return this.#legacyConfig();
+  /**
+   * The policy engine's input as the DC would build it now (configuration, moves expired,
+   * status from the members' reports), or null while there is no agreed membership.
+   */
+  schedulerInput(): CibDocument | null {
+    const agreed = this.#membership.agreed;
+    return agreed ? this.#schedulerInput(agreed) : null;
+  }
+
+  /** The last plan's result on this node (DC only; null before the first). */
+  lastSchedule(): ScheduleResult | null {
+    return this.#lastPlan?.result ?? null;
+  }
+
+  /** Whether the CIB configures `resource` (a primitive, group, clone or clone instance). */
+  knowsResource(resource: string): boolean {
+    const ids = resourceIds(this.cib.config.resources);
+    return ids.includes(resource) || ids.includes(baseId(resource));
+  }
+
+  /**
+   * Why `resource` is placed where it is, from the policy engine on the input it last
+   * planned from (`GET /explain/:resource`). Null when this node has not planned (not the
+   * DC) or the resource is unknown to that input.
+   */
+  explain(resource: string): ResourceExplanation | null {
+    const plan = this.#lastPlan;
+    if (!plan || !this.#election.isDc || resource.startsWith(INPUT_CONSTRAINT_PREFIX)) return null;
+    const result = schedule(plan.input, { now: plan.wallNow, explain: true });
+    const all: Explanation[] = result.explanations ?? [];
+    const found = all.find((e) => e.resource === resource) ??
+      all.find((e) => e.resource.startsWith(`${resource}:`));
+    if (!found) return null;
+    return {
+      resource: found.resource,
+      node: found.node,
+      scores: found.scores,
+      reason: found.reason,
+      details: found.details,
+    };
   }
 
   /** The current DC, or null. */
@@ -468,6 +598,9 @@ export class NodeCore {
       case "cleanup":
         this.#onCleanup(event.resource, event.node);
         break;
+      case "fenced":
+        this.#onFenced(event.target, event.ok, event.detail);
+        break;
     }
     this.#refresh();
     if (this.#now >= this.#nextHeartbeatAt) this.#broadcastHeartbeat();
@@ -490,7 +623,7 @@ export class NodeCore {
     consider(this.#liveness.nextDeadline());
     consider(this.#lrm.nextMonitorAt());
     consider(this.#channel.nextDeadline());
-    const expiry = this.#legacyConfig().nextExpiry;
+    const expiry = this.#nextMoveExpiry();
     if (expiry !== null) consider(expiry - this.#opts.wallClockOffsetMs);
     if (!this.#membership.agreed && !this.#selfStopped && this.#inTransitionSince !== null) {
       consider(this.#inTransitionSince + this.#opts.deadtimeMs);
@@ -503,17 +636,22 @@ export class NodeCore {
     const agreed = this.#membership.agreed;
     // Every node hears every member's LRM table: the status is the same view the DC plans from.
     const status = this.#statusFromReports();
-    const placements = new Map((this.#lastPolicy?.placements ?? []).map((p) => [p.resource, p]));
-    const legacy = this.#legacyConfig();
-    const resources = legacy.config.resources.map((r): ResourceView => {
+    const plan = this.#election.isDc ? this.#lastPlan : null;
+    const explained = plan
+      ? new Map(
+        (schedule(plan.input, { now: plan.wallNow, explain: true }).explanations ?? [])
+          .map((e) => [e.resource, e]),
+      )
+      : null;
+    const resources = this.#primitiveList().map((r): ResourceView => {
       const on = Object.entries(status)
         .filter(([, rs]) => rs[r.id] && rs[r.id].state !== "stopped")
         .map(([node, rs]) => ({ node, state: rs[r.id].state, failCount: rs[r.id].failCount }));
       const view: ResourceView = { id: r.id, agent: r.agent, on };
-      const p = placements.get(r.id);
-      if (this.#election.isDc && p) {
-        view.target = p.node;
-        view.reason = p.reason;
+      const e = explained?.get(r.id);
+      if (e) {
+        view.target = e.node;
+        view.reason = e.reason;
       }
       return view;
     });
@@ -529,19 +667,20 @@ export class NodeCore {
       cibStamp: this.#replica.stamp,
       cibPhase: this.#replica.phase,
       moves: activeMoves(this.cib),
-      ignored: legacy.ignored,
+      ignored: plan?.result.warnings ?? [],
       resources,
       lrm: this.#lrm.table(),
       lrmDetails: this.#lrm.details(),
       transition: this.#election.isDc
-        ? { id: this.#te.transition, busy: this.#te.busy, abortReason: this.#te.abortReason }
+        ? {
+          id: this.#te.transition,
+          busy: this.#te.busy,
+          state: this.#te.state,
+          abortReason: this.#te.reason,
+          summary: this.#lastSummary,
+        }
         : null,
     };
-  }
-
-  /** The last placement the policy engine computed here (DC only). */
-  lastPolicy(): PolicyOutput | null {
-    return this.#lastPolicy;
   }
 
   // --- events -------------------------------------------------------------
@@ -560,7 +699,7 @@ export class NodeCore {
 
   /** Every configured resource, as the LRM probes it. */
   #probeTargets(): ProbeTarget[] {
-    return this.#config().resources.map((r) => ({
+    return this.#primitiveList().map((r) => ({
       id: r.id,
       agent: r.agent,
       params: r.params,
@@ -574,6 +713,9 @@ export class NodeCore {
     this.#membershipDirty = true;
     // Not ready: peers leave this node out of their next membership at once.
     this.#ready = false;
+    if (this.#election.isDc) {
+      for (const d of this.#te.abort("the DC is shutting down", this.#now)) this.#dispatch(d);
+    }
     for (const op of this.#lrm.stopAll()) this.#emit({ type: "run-op", op });
     this.#heartbeatSoon();
   }
@@ -590,6 +732,9 @@ export class NodeCore {
     }
     for (const peer of dead) {
       this.#membershipDirty = true;
+      const last = this.#peers.get(peer);
+      // Its last known state: what the DC must assume still runs there (or fence).
+      if (last) this.#departed.set(peer, departedFrom(last));
       this.#peers.delete(peer);
       // Whatever was queued for it is moot; a new stream starts when it returns.
       this.#channel.resetPeer(peer);
@@ -631,9 +776,10 @@ export class NodeCore {
           report: body,
           lrmSeq: lrmNewer ? body.lrm.seq : prev!.lrmSeq,
           lrm: lrmNewer ? body.lrm.resources : prev!.lrm,
+          history: lrmNewer ? body.lrm.history ?? {} : prev!.history,
         });
         if (this.#election.isDc) {
-          for (const [actionId, ok] of body.done) this.#actionResult(actionId, ok);
+          for (const [actionId, ok, rc] of body.done) this.#actionResult(actionId, ok, rc);
         }
         break;
       }
@@ -693,8 +839,9 @@ export class NodeCore {
         if (peer && peer.incarnation === incarnation && body.lrm.seq >= peer.lrmSeq) {
           peer.lrmSeq = body.lrm.seq;
           peer.lrm = body.lrm.resources;
+          peer.history = body.lrm.history ?? {};
         }
-        if (this.#election.isDc) this.#actionResult(body.actionId, body.ok);
+        if (this.#election.isDc) this.#actionResult(body.actionId, body.ok, body.rc);
         break;
       }
       case "cib-repl":
@@ -757,21 +904,25 @@ export class NodeCore {
 
   /** A new copy: what the engine reads changed (votes, priorities, resources, constraints). */
   #onCibChanged(copy: ReplicaCopy<CibDocument>): void {
-    const before = this.#legacy?.built.config;
+    const before = this.#primitives;
     this.#membershipDirty = true;
     this.#heartbeatSoon();
-    const after = this.#legacyConfig();
-    if (before && before !== after.config) {
+    const after = this.#primitiveList();
+    if (before && before.doc !== copy.doc) {
       this.#event(
         "cib",
         `CIB ${
           formatVersion(copy.doc.version)
-        } (term ${copy.term}): ${after.config.resources.length} ` +
+        } (term ${copy.term}): ${copy.doc.config.resources.length} ` +
           `resources, ${copy.doc.config.constraints.locations.length} location constraints`,
       );
+      // A configuration change the running transition did not cause: plan again.
+      if (this.#election.isDc) {
+        for (const d of this.#te.cibChanged(this.#now, "configuration changed")) this.#dispatch(d);
+      }
       // Resources new to this node's configuration: learn whether they already run here.
-      const known = new Set(before.resources.map((r) => r.id));
-      const added = this.#probeTargets().filter((t) => !known.has(t.id));
+      const known = new Set(before.list.map((r) => r.id));
+      const added = this.#probeTargets().filter((t) => !known.has(t.id) && after.length > 0);
       if (added.length && this.#started && !this.#shuttingDown) {
         for (const op of this.#lrm.probeAll(added)) this.#emit({ type: "run-op", op });
       }
@@ -826,35 +977,35 @@ export class NodeCore {
     }
   }
 
-  /** The old engine's configuration (legacy_policy_config.ts), rebuilt when needed. */
-  #legacyConfig(): LegacyPolicyConfig {
+  /** Every primitive of the current document (cached per document). */
+  #primitiveList(): PrimitiveInfo[] {
     const doc = this.#replica.doc;
-    const wall = this.#now + this.#opts.wallClockOffsetMs;
-    const cached = this.#legacy;
-    if (
-      cached && cached.doc === doc &&
-      (cached.built.nextExpiry === null || wall < cached.built.nextExpiry)
-    ) {
-      return cached.built;
+    if (this.#primitives?.doc !== doc) {
+      this.#primitives = { doc, list: cibPrimitives(doc.config.resources) };
     }
-    const built = legacyPolicyConfig(doc, wall);
-    this.#legacy = { doc, built, key: ++this.#legacyKey };
-    const version = formatStamp(this.#replica.stamp);
-    if (built.ignored.length > 0 && this.#ignoredLoggedFor !== version) {
-      this.#ignoredLoggedFor = version;
-      this.#emit({
-        type: "log",
-        text: `CIB ${formatVersion(doc.version)}: the running policy engine ignores ${
-          built.ignored.join("; ")
-        }`,
-      });
-    }
-    return built;
+    return this.#primitives.list;
   }
 
-  /** The old engine's configuration section. */
-  #config(): CibConfig {
-    return this.#legacyConfig().config;
+  /** The earliest expiry (wall-clock ms) of a location constraint still in force, or null. */
+  #nextMoveExpiry(): number | null {
+    const wall = this.#now + this.#opts.wallClockOffsetMs;
+    let next: number | null = null;
+    for (const c of this.cib.config.constraints.locations) {
+      if (
+        c.expiresAt !== undefined && c.expiresAt > wall && (next === null || c.expiresAt < next)
+      ) {
+        next = c.expiresAt;
+      }
+    }
+    return next;
+  }
+
+  /** How many location constraints have expired by now (a change of it means: plan again). */
+  #expiredMoves(): number {
+    const wall = this.#now + this.#opts.wallClockOffsetMs;
+    return this.cib.config.constraints.locations.filter((c) =>
+      c.expiresAt !== undefined && c.expiresAt <= wall
+    ).length;
   }
 
   /** The replica's view of the agreed membership (null while in transition). */
@@ -881,25 +1032,41 @@ export class NodeCore {
     // Only the DC of our agreed membership may direct this LRM.
     const agreed = this.#membership.agreed;
     if (from !== this.#election.dc || !agreed || this.#shuttingDown) return;
-    // ... and only for this membership: a DC plans a new membership from reports
-    // made in it, so an action of an earlier one arriving late must not run.
-    if (actionGeneration(req.actionId) !== agreed.generation) return;
+    // A request repeated after it ran: its result is a fact, whatever the membership.
     const known = this.#lrm.doneResult(req.actionId);
     if (known !== undefined) {
-      this.#sendResult(from, req.actionId, known, -1);
+      this.#sendResult(from, req.actionId, known, this.#doneRc.get(req.actionId) ?? -1);
       return;
     }
     if (this.#lrm.knows(req.actionId)) return;
+    // Only for this membership: a DC plans a new membership from reports made in it,
+    // so an action of an earlier one arriving late must not run. Say so at once (the
+    // DC's engine then need not wait for its deadline); a newer one waits for us.
+    const generation = actionGeneration(req.actionId);
+    if (generation !== agreed.generation) {
+      if (generation < agreed.generation) this.#sendResult(from, req.actionId, false, -1);
+      return;
+    }
+    // A probe also sets up the recurring monitor when it finds the resource running.
     const op = this.#lrm.request({
       resource: req.resource,
       action: req.action,
       agent: req.agent,
       params: req.params,
-      origin: "dc",
+      origin: req.probe ? "probe" : "dc",
       actionId: req.actionId,
       requestedBy: from,
     }, req.monitorMs);
-    if (op) this.#emit({ type: "run-op", op });
+    if (op) {
+      this.#emit({ type: "run-op", op });
+    } else if (
+      (req.action === "start" || req.action === "stop") && this.#lrm.knows(req.actionId) &&
+      this.#accepted.size < MAX_ACCEPTED
+    ) {
+      // Queued behind another operation of the resource: reported as pending already.
+      this.#accepted.set(req.actionId, { resource: req.resource, action: req.action });
+      this.#acceptedBumps++;
+    }
     this.#heartbeatSoon();
   }
 
@@ -936,9 +1103,12 @@ export class NodeCore {
         op.resource,
       );
     }
-    if (op.origin === "dc" && op.actionId && op.requestedBy) {
+    if (op.actionId && op.requestedBy) {
+      this.#accepted.delete(op.actionId);
+      this.#doneRc.set(op.actionId, rc);
+      if (this.#doneRc.size > MAX_DONE_RC) this.#doneRc.delete(this.#doneRc.keys().next().value!);
       this.#sendResult(op.requestedBy, op.actionId, outcome.ok, rc);
-      if (this.#election.isDc) this.#actionResult(op.actionId, outcome.ok);
+      if (this.#election.isDc) this.#actionResult(op.actionId, outcome.ok, rc);
     }
     this.#heartbeatSoon();
   }
@@ -999,12 +1169,26 @@ export class NodeCore {
       const wasDc = this.#election.isDc;
       const { dc, changed } = this.#election.update(agreed, priority);
       if (changed && dc) this.#event("dc-elected", `DC is ${dc}`, dc);
-      if (wasDc || this.#election.isDc) {
-        // Abandon the transition: late results of its actions no longer match,
-        // and operations still in flight show as starting/stopping, which the
-        // policy engine waits for.
-        this.#te = this.#newTransitionEngine();
+      if (agreed) {
+        // Back in the membership: its reports are current again.
+        for (const m of agreed.members) {
+          this.#departed.delete(m);
+          this.#fencedDown.delete(m);
+        }
+      }
+      if (wasDc && this.#election.isDc && agreed) {
+        // Same DC, new membership: the engine aborts (operations on nodes that left
+        // fail at once) and the policy engine plans again once it is idle.
+        for (const d of this.#te.membershipChanged(agreed.members, this.#now)) this.#dispatch(d);
         this.#lastPolicyKey = "";
+      } else if (wasDc || this.#election.isDc) {
+        // A new DC term (or the end of ours): one engine per term. Operations still in
+        // flight show as pending in the reports, which the policy engine respects.
+        if (wasDc) this.#te.abort("no longer the DC", this.#now);
+        this.#te = this.#newTransitionEngine();
+        this.#dispatched.clear();
+        this.#lastPolicyKey = "";
+        this.#lastPlan = null;
       }
       this.#inTransitionSince = agreed ? null : this.#now;
       this.#heartbeatSoon();
@@ -1109,15 +1293,6 @@ export class NodeCore {
     }
   }
 
-  /** Resources yielded for a merge may not run here until the merge happens. */
-  #bans(): Record<string, Record<string, string>> {
-    const out: Record<string, Record<string, string>> = {};
-    for (const [r, peer] of this.#yielded) {
-      out[r] = { [this.self]: `${this.self} gave ${r} up to merge with ${peer}, which runs it` };
-    }
-    return out;
-  }
-
   /** Health scores of the members from their quorum devices (ping connectivity). */
   #nodeScores(members: readonly string[]): Record<string, number> {
     const out: Record<string, number> = {};
@@ -1161,13 +1336,19 @@ export class NodeCore {
     if (this.#replica.phase !== "ready") return;
 
     const { status, json: statusJson } = this.#cachedStatus(agreed);
-    const newFailure = status !== this.#plannedStatus && this.#anyNewFailure(status);
-    this.#plannedStatus = status;
+    if (status !== this.#plannedStatus) {
+      const failed = this.#newFailure(status);
+      this.#plannedStatus = status;
+      // A failure the transition did not cause (its own failures abort it already).
+      if (failed) { for (const d of this.#te.cibChanged(this.#now, failed)) this.#dispatch(d); }
+    }
 
-    for (const d of this.#te.tick(this.#now, members)) this.#dispatch(d.action);
-    if (this.#te.busy) {
-      if (newFailure) this.#te.abort("a resource failed");
-      return;
+    for (const d of this.#te.tick(this.#now)) this.#dispatch(d);
+    if (this.#te.busy) return;
+    if (this.#te.state === "aborted" && this.#abortNoted !== this.#te.transition) {
+      // Plan again after an abort even if no report changed, but not in a tight loop.
+      this.#abortNoted = this.#te.transition;
+      this.#retryAt = this.#now + this.#opts.keepaliveMs;
     }
     // Plan from reports made in this membership only: a member's older report may
     // predate an action of the previous membership that it accepted (it refuses
@@ -1179,53 +1360,130 @@ export class NodeCore {
     }
     // initdead: after boot, wait for the whole cluster once (or initdead) before placing.
     if (!this.#sawWholeCluster && this.#now - this.#bootedAt < this.#opts.initdeadMs) return;
-    const nodeScores = this.#nodeScores(members);
-    const legacy = this.#legacyConfig();
+    const retry = this.#retryAt <= this.#now && this.#abortNoted === this.#te.transition &&
+      this.#te.state === "aborted";
     const key = `${agreed.generation}|${this.#quorum?.quorate}|${this.#quorumPending}|${
       [...this.#yielded.keys()].join(",")
-    }|${this.#legacy?.key}|${JSON.stringify(nodeScores)}|${statusJson}`;
-    if (key === this.#lastPolicyKey) return;
+    }|${formatStamp(this.#replica.stamp)}|${this.#expiredMoves()}|${
+      JSON.stringify(this.#nodeScores(members))
+    }|${[...this.#departed.keys()].join(",")}|${[...this.#fencedDown].join(",")}|${statusJson}`;
+    if (key === this.#lastPolicyKey && !retry) return;
     this.#lastPolicyKey = key;
-    const policy = computeTransition({
-      config: legacy.config,
-      members,
-      quorate: this.#quorum?.quorate ?? false,
-      status,
-      nodeScores,
-      bans: mergeBans(legacy.bans, this.#bans()),
-      // Waiting for a fresh quorum-device reading: change nothing until it comes.
-      ...(this.#quorumPending ? { noQuorumPolicy: "freeze" as const } : {}),
-    });
-    this.#lastPolicy = policy;
-    if (policy.actions.length === 0) return;
+    if (retry) this.#retryAt = Infinity;
+    const wallNow = this.#now + this.#opts.wallClockOffsetMs;
+    const input = this.#schedulerInput(agreed);
+    let result: ScheduleResult;
+    try {
+      result = schedule(input, { now: wallNow });
+    } catch (err) {
+      this.#emit({ type: "log", text: `policy engine failed: ${String(err)}` });
+      return;
+    }
+    this.#lastPlan = { input, result, wallNow };
+    // Pseudo actions alone change nothing: no transition for them.
+    if (!result.actions.some((a) => a.type !== "pseudo")) return;
     const id = ++this.#transitionCounter;
     this.#transitionPrefix = `${this.self}:${agreed.generation}:${id}:`;
-    this.#event(
-      "transition",
-      `transition ${id}: ${
-        policy.actions.map((a) => `${a.action} ${a.resource} on ${a.node}`).join(", ")
-      }`,
-    );
-    for (const d of this.#te.start(id, policy.actions, this.#now)) {
-      this.#dispatch(d.action);
+    this.#dispatched.clear();
+    this.#lastSummary = result.summary.map((l) => l.trim());
+    const what = this.#lastSummary.length > 0
+      ? this.#lastSummary.map((l) => l.replace(/\s+/g, " ")).join("; ")
+      : result.actions.filter((a) => a.type !== "pseudo").map((a) => a.key).slice(0, 20)
+        .join(", ");
+    this.#event("transition", `transition ${id}: ${what}`);
+    let out: GraphDispatch[];
+    try {
+      out = this.#te.start(id, result.actions, this.#now, { members });
+    } catch (err) {
+      this.#emit({ type: "log", text: `transition ${id} not started: ${String(err)}` });
+      return;
+    }
+    for (const d of out) this.#dispatch(d);
+  }
+
+  /** The policy engine's input for `agreed` (see scheduler_input.ts). */
+  #schedulerInput(agreed: { members: string[]; generation: number }): CibDocument {
+    const nodes: Record<string, NodeFacts> = {};
+    for (const n of this.cib.config.nodes) {
+      const name = n.name;
+      if (agreed.members.includes(name)) {
+        const report = name === this.self ? this.#ownHistory() : this.#peers.get(name)?.history;
+        nodes[name] = { member: true, report: report ?? {}, cleanlyDown: false };
+        continue;
+      }
+      if (this.#fencedDown.has(name)) {
+        nodes[name] = { member: false, report: null, cleanlyDown: true };
+        continue;
+      }
+      const peer = this.#peers.get(name);
+      const last = peer ? departedFrom(peer) : this.#departed.get(name);
+      if (last) nodes[name] = { member: false, report: last.history, cleanlyDown: last.clean };
+    }
+    return buildSchedulerInput({
+      doc: this.cib,
+      wallNow: this.#now + this.#opts.wallClockOffsetMs,
+      dc: this.self,
+      nodes,
+      quorate: this.#quorum?.quorate ?? false,
+      quorumPending: this.#quorumPending,
+      bans: [...this.#yielded.keys()].map((resource) => ({ resource, node: this.self })),
+      nodeScores: this.#nodeScores(agreed.members),
+      ...(this.#opts.fenceDriver !== undefined ? { fenceDriver: this.#opts.fenceDriver } : {}),
+    });
+  }
+
+  /** Carries one dispatch of the transition engine out. */
+  #dispatch(d: GraphDispatch): void {
+    switch (d.kind) {
+      case "operation":
+        return this.#dispatchOperation(d);
+      case "fence":
+        this.#event("fence", `fencing ${d.target} (${d.action})`, d.target);
+        this.#emit({ type: "fence", target: d.target, action: d.action });
+        return;
+      case "shutdown":
+        // The scheduler asks for a shutdown only when a node's status requests one, which
+        // Vigil's status never does (a node shuts down by itself, stopping its resources).
+        this.#emit({ type: "log", text: `shutdown of ${d.node} requested: not supported` });
+        for (const x of this.#te.result(d.opId, false, this.#now, "shutdown not supported")) {
+          this.#dispatch(x);
+        }
+        return;
     }
   }
 
-  #dispatch(action: PlannedAction): void {
-    const rsc = this.#config().resources.find((r) => r.id === action.resource);
+  #dispatchOperation(d: OperationDispatch): void {
+    if (d.operation !== "start" && d.operation !== "stop" && d.operation !== "monitor") {
+      // promote, demote, notify, migrate: the LRM runs start, stop and monitor only.
+      this.#emit({ type: "log", text: `${d.key}: ${d.operation} is not supported by the LRM` });
+      const detail = `${d.operation} is not supported`;
+      for (const x of this.#te.result(d.opId, false, this.#now, detail)) this.#dispatch(x);
+      return;
+    }
+    if (d.resource.startsWith(INPUT_CONSTRAINT_PREFIX)) {
+      // The stand-in fence device (scheduler_input.ts) runs nowhere: a probe finds it stopped.
+      for (const x of this.#te.result(d.opId, d.probe, this.#now, "stand-in fence device")) {
+        this.#dispatch(x);
+      }
+      return;
+    }
+    this.#dispatched.set(d.opId, d);
+    const rsc = findPrimitive(this.cib.config.resources, d.resource);
     const body: OperationRequestMessage = {
       type: "op",
-      actionId: this.#transitionPrefix + action.id,
-      resource: action.resource,
-      action: action.action,
+      actionId: this.#transitionPrefix + d.opId,
+      resource: d.resource,
+      action: d.operation,
       // An orphan's agent is known only to the LRM that runs it, which stops
       // with the agent and parameters it started with.
       agent: rsc?.agent ?? "orphan",
       params: rsc?.params ?? {},
       monitorMs: rsc?.monitorMs ?? 0,
+      intervalMs: d.intervalMs,
+      probe: d.probe,
     };
-    if (action.node === this.self) this.#onOperationRequest(this.self, body);
-    else this.#sendReliable(action.node, body);
+    if (d.node === this.self) this.#onOperationRequest(this.self, body);
+    else this.#sendReliable(d.node, body);
   }
 
   /** The agreed generation a member last reported. */
@@ -1233,24 +1491,55 @@ export class NodeCore {
     return this.#peers.get(member)?.report.membership.agreedGeneration;
   }
 
-  /** DC action ids are `dc:generation:transition:action`, unique across DCs and transitions. */
-  #actionResult(actionId: string, ok: boolean): void {
+  /**
+   * A result of a DC action (ids are `dc:generation:transition:opId`, unique across DCs
+   * and transitions). Whether it succeeded depends on what was asked: a probe only when
+   * it found the resource not running (rc 7; one that finds it running must not let
+   * starts that wait for the probes go ahead), a recurring monitor's first run only on
+   * rc 0, a start or stop when the LRM says so.
+   */
+  #actionResult(actionId: string, lrmOk: boolean, rc: number): void {
     const prefix = this.#transitionPrefix;
     if (!actionId.startsWith(prefix)) return;
-    for (const d of this.#te.result(actionId.slice(prefix.length), ok, this.#now)) {
-      this.#dispatch(d.action);
+    const opId = actionId.slice(prefix.length);
+    const d = this.#dispatched.get(opId);
+    let ok = lrmOk;
+    if (d && rc !== -1) {
+      if (d.probe) ok = rc === 7;
+      else if (d.operation === "monitor") ok = rc === 0;
+      else ok = lrmOk && rc === 0;
+    }
+    const detail = rc === -1 ? undefined : `rc ${rc}`;
+    for (const x of this.#te.result(opId, ok, this.#now, detail)) this.#dispatch(x);
+  }
+
+  /** The fencing interface's outcome for `target`. */
+  #onFenced(target: string, ok: boolean, detail: string | undefined): void {
+    this.#event(
+      "fence",
+      ok ? `${target} fenced` : `fencing of ${target} failed${detail ? `: ${detail}` : ""}`,
+      target,
+    );
+    if (ok && !this.#membership.agreed?.members.includes(target)) {
+      // Cleanly down now: nothing runs there, and it must not be fenced again.
+      this.#fencedDown.add(target);
+      this.#departed.delete(target);
+    }
+    if (this.#election.isDc) {
+      for (const d of this.#te.fenced(target, ok, this.#now, detail)) this.#dispatch(d);
     }
   }
 
-  #anyNewFailure(status: CibStatus): boolean {
+  /** The first resource newly failed in `status` since the DC last looked, as a reason. */
+  #newFailure(status: CibStatus): string | null {
     for (const [node, rs] of Object.entries(status)) {
       for (const [id, s] of Object.entries(rs)) {
         if (s.state === "failed" && this.#plannedStatus[node]?.[id]?.state !== "failed") {
-          return true;
+          return `${id} failed on ${node}`;
         }
       }
     }
-    return false;
+    return null;
   }
 
   /**
@@ -1261,7 +1550,7 @@ export class NodeCore {
     status: CibStatus;
     json: string;
   } {
-    let key = `${agreed.generation}|${this.#lrm.seq}`;
+    let key = `${agreed.generation}|${this.#reportSeq()}`;
     for (const m of agreed.members) {
       const p = this.#peers.get(m);
       if (p) key += `|${m}:${p.incarnation}:${p.lrmSeq}`;
@@ -1293,11 +1582,13 @@ export class NodeCore {
       membership: this.#membership.report(),
       dc: this.#election.dc,
       cibVersion: this.cib.version,
-      lrm: { seq: this.#lrm.seq, resources: this.#lrm.table() },
+      lrm: this.#lrmMessage(),
       // Results travel on the reliable channel; heartbeats repeat the recent ones
       // for a while in case a stream was reset, not for ever.
-      done: this.#lrm.done(this.#now, this.#opts.deadtimeMs * 4),
+      done: this.#lrm.done(this.#now, this.#opts.deadtimeMs * 4)
+        .map(([id, ok]) => [id, ok, this.#doneRc.get(id) ?? -1]),
       devices: this.#devices,
+      ...(this.#shuttingDown ? { leaving: true } : {}),
     };
     this.#emit({ type: "send", to: null, body });
   }
@@ -1314,8 +1605,37 @@ export class NodeCore {
       actionId,
       ok,
       rc,
-      lrm: { seq: this.#lrm.seq, resources: this.#lrm.table() },
+      lrm: this.#lrmMessage(),
     });
+  }
+
+  /** The LRM counter peers see: raised by every LRM change and every accepted queued op. */
+  #reportSeq(): number {
+    return this.#lrm.seq + this.#acceptedBumps;
+  }
+
+  /** This node's LRM history report (cached per report counter). */
+  #ownHistory(): LrmReport {
+    const seq = this.#reportSeq();
+    if (this.#historyCache?.seq !== seq) {
+      const queued = new Map<string, "start" | "stop">();
+      // Any start queued wins: the resource will be active here for a while.
+      for (const a of this.#accepted.values()) {
+        if (queued.get(a.resource) !== "start") queued.set(a.resource, a.action);
+      }
+      const report = lrmReport(
+        this.#lrm.details({ outputBytes: 0 }),
+        queued,
+        this.#opts.wallClockOffsetMs,
+      );
+      this.#historyCache = { seq, report };
+    }
+    return this.#historyCache.report;
+  }
+
+  /** The LRM part of heartbeats and results. */
+  #lrmMessage(): Heartbeat["lrm"] {
+    return { seq: this.#reportSeq(), resources: this.#lrm.table(), history: this.#ownHistory() };
   }
 
   #isConfigured(node: string): boolean {
@@ -1351,16 +1671,12 @@ function sameReport(a: Heartbeat, b: Heartbeat): boolean {
     a.devices?.generation === b.devices?.generation;
 }
 
-/** Bans from two sources, per resource and node (the first reason given wins). */
-function mergeBans(
-  a: Record<string, Record<string, string>>,
-  b: Record<string, Record<string, string>>,
-): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (const src of [a, b]) {
-    for (const [r, nodes] of Object.entries(src)) out[r] = { ...nodes, ...out[r] };
-  }
-  return out;
+/** What the DC keeps of a peer that left: its history, and whether it left cleanly. */
+function departedFrom(peer: PeerState): DepartedNode {
+  return {
+    history: peer.history,
+    clean: peer.report.leaving === true && peer.report.membership.active.length === 0,
+  };
 }
 
 /** Most summaries of open requests kept (a reply without one just has no summary). */

@@ -202,7 +202,7 @@ Deno.test("one-node cluster: boots, probes, then as DC with quorum starts the re
   assert.equal(starts[0].resource, "web");
   assert.equal(starts[0].origin, "dc");
   assert.equal(starts[0].requestedBy, "n1");
-  assert.match(starts[0].actionId!, /^n1:\d+:\d+:web_start_n1$/);
+  assert.match(starts[0].actionId!, /^n1:\d+:\d+:\d+$/);
   assert.equal(n1.lrmTable().web.state, "starting");
 
   const done = n1.step({ type: "op-done", now: 30, opId: starts[0].opId, rc: 0 });
@@ -210,7 +210,7 @@ Deno.test("one-node cluster: boots, probes, then as DC with quorum starts the re
   assert.ok(events(done).some((e) => e.kind === "resource-started" && e.subject === "web"));
   // Settled: nothing more to run.
   assert.deepEqual(runOps(n1.step({ type: "tick", now: 1000 })), []);
-  assert.deepEqual(n1.lastPolicy()?.placements.map((p) => p.node), ["n1"]);
+  assert.deepEqual(n1.lastSchedule()?.placement.web, { role: "Started", nodes: ["n1"] });
 });
 
 // Regression: the DC once planned before its own start-up probes finished, so a
@@ -373,6 +373,8 @@ Deno.test("an op from a node that is not the DC is ignored", () => {
       agent: "dummy",
       params: {},
       monitorMs: 0,
+      intervalMs: 0,
+      probe: false,
     }, 50),
   });
   // n2 is not the DC: n1 ignores its request.
@@ -397,6 +399,8 @@ Deno.test("an op from a node that is not the DC is ignored", () => {
       agent: "dummy",
       params: {},
       monitorMs: 0,
+      intervalMs: 0,
+      probe: false,
     }, 60),
   };
   assert.deepEqual(runOps(c.step("n2", stale)), []);
@@ -419,6 +423,8 @@ Deno.test("a lone node, its own DC, ignores an op from another configured node",
       agent: "dummy",
       params: {},
       monitorMs: 0,
+      intervalMs: 0,
+      probe: false,
     }),
   });
   assert.deepEqual(runOps(out), []);

@@ -163,3 +163,14 @@ Deno.test("config: `cib` names a CIB file (relative to the config) used as the i
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("node config: fencing turns stonith on in the initial CIB unless turned off", () => {
+  assert.equal(initialCib(parse({})).config.options.stonithEnabled, false);
+  const fencing = { driver: "test-fence", params: { stateFile: "/tmp/x.json" } };
+  const cfg = parse({ fencing });
+  assert.equal(cfg.fencing?.driver, "test-fence");
+  assert.equal(initialCib(cfg).config.options.stonithEnabled, true);
+  const off = parse({ fencing, options: { stonithEnabled: false } });
+  assert.equal(initialCib(off).config.options.stonithEnabled, false);
+  assert.throws(() => parse({ fencing: { params: {} } }), /fencing\.driver/);
+});

@@ -187,3 +187,51 @@ Deno.test(`sim: ${ONLY ? `seed ${ONLY}` : `${SEEDS} seeds`} of random faults kee
     assert.ok(acked > seeds.length / 2, `${acked} acknowledged markers checked`);
   }
 });
+
+Deno.test("sim: node loss mid-transition and operation timeouts never start a resource twice", () => {
+  // Agents take up to 1.5 s; the engine's deadline is 500 ms + deadtime (1 s): a third of
+  // the operations time out while they still run, and nodes crash while transitions run.
+  // Safety (never active on two members of one partition) is checked after every event.
+  const timedOut = new Set<string>();
+  let transitions = 0;
+  for (let seed = 1; seed <= 12; seed++) {
+    const rng = new Rng(seed ^ 0x7e11);
+    const nodes = nodeNames(rng.int(3, 5));
+    const resources = ["web", "db"];
+    const sim = new Simulator({
+      seed,
+      nodes,
+      cib: makeCib(nodes, resources.map((id) => ({ id, location: { [rng.pick(nodes)]: 50 } }))),
+      opMs: [20, 1500],
+      operationTimeoutMs: 500,
+    });
+    sim.runFor(1500);
+    for (let round = 0; round < 6; round++) {
+      // Move a resource (a transition starts), then lose a node while it runs.
+      sim.submit(rng.pick(sim.live()), {
+        op: "resource-move",
+        resource: rng.pick(resources),
+        node: rng.pick(nodes),
+      });
+      sim.runFor(rng.int(20, 300));
+      const live = sim.live();
+      if (live.length > 2) sim.crash(rng.pick(live));
+      // Sample the DCs' engines: transitions aborted because an operation timed out.
+      for (let i = 0; i < 15; i++) {
+        sim.runFor(100);
+        for (const n of sim.live()) {
+          const t = sim.core(n).snapshot().transition;
+          if (t?.abortReason?.includes("timed out")) timedOut.add(`${seed}:${n}:${t.id}`);
+        }
+      }
+      for (const n of nodes) if (!sim.live().includes(n) && rng.chance(0.5)) sim.start(n);
+      sim.runFor(rng.int(100, 800));
+    }
+    for (const n of nodes) if (!sim.live().includes(n)) sim.start(n);
+    sim.runFor(RECOVERY_BOUND_MS * 2);
+    assertSettled(sim, resources);
+    transitions += sim.eventCounts.get("transition") ?? 0;
+  }
+  assert.ok(transitions > 12, `${transitions} transitions ran`);
+  assert.ok(timedOut.size > 0, "some transitions were aborted by operation timeouts");
+});

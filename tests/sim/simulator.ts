@@ -69,6 +69,11 @@ export interface SimOptions {
    * a subclass that misbehaves on purpose.
    */
   coreFactory?: (opts: NodeCoreOptions) => NodeCore;
+  /**
+   * Agent timeout every node's transition engine assumes (it adds deadtime), ms; default:
+   * the core's (20 s). Shorter than `opMs` makes operations time out while they run.
+   */
+  operationTimeoutMs?: number;
 }
 
 /** How a restarted node numbers its new process. */
@@ -258,6 +263,7 @@ export class Simulator {
       quorum: {},
       staleLogSize: 0,
       coreFactory: (o) => new NodeCore(o),
+      operationTimeoutMs: 20_000,
       ...opts,
     };
     this.rng = new Rng(opts.seed);
@@ -322,6 +328,7 @@ export class Simulator {
       generation: n.generation,
       incarnation: n.incarnation,
       quorum: this.#opts.quorum,
+      operationTimeoutMs: () => this.#opts.operationTimeoutMs,
     });
     // A new process proposes nobody until its first update.
     n.proposalKey = membershipKey({ members: [], generation: n.generation });
