@@ -1,12 +1,8 @@
 /**
- * The walking skeleton's CIB shapes, kept as the input of the old policy
- * engine (core/pe/policy_engine.ts) and for the LRM's status table: a flat
- * configuration (`resources[{id, agent, params, monitorMs, location,
- * stickiness}]`) and status `node -> resource -> {state, failCount, lastRc}`.
- *
- * The CIB itself is the document in core/cib/schema/document.ts; the running
- * node derives this configuration from it (core/node/legacy_policy_config.ts).
- * Also the path formatting shared by every zod edge check.
+ * The walking skeleton's flat shapes that remain in use: the LRM's status table
+ * (`resource -> {state, failCount, lastRc}`, carried in heartbeats), the version
+ * schema of messages, and the path formatting shared by every zod edge check.
+ * The CIB itself is the document in core/cib/schema/document.ts.
  *
  * @module
  */

@@ -7,7 +7,6 @@
 
 import assert from "node:assert/strict";
 import { sameStamp } from "../../core/cib/replication/stamp.ts";
-import { legacyPolicyConfig } from "../../core/node/legacy_policy_config.ts";
 import { Rng } from "./rng.ts";
 import { makeCib, nodeNames, randomCibUpdate, randomFault } from "./fixtures.ts";
 import { Simulator } from "./simulator.ts";
@@ -38,12 +37,17 @@ function assertSettled(sim: Simulator, resources: string[]): void {
       sim.fail(`${n} did not converge to the DC's CIB`);
     }
   }
-  const legacy = legacyPolicyConfig(dc.cib, sim.now);
-  const online = live.filter((n) => !legacy.config.nodes.find((c) => c.name === n)?.standby);
+  const config = dc.cib.config;
+  const online = live.filter((n) => !config.nodes.find((c) => c.name === n)?.standby);
+  // What the CIB stops: a top-level resource with target-role Stopped (the
+  // simulator's updates set only that), or nowhere to run.
+  const stopped = new Set(
+    config.resources.filter((r) => r.meta.targetRole === "Stopped").map((r) => r.id),
+  );
   for (const id of resources) {
     const holders = sim.holders(id);
     const running = sim.runningOn(id);
-    if (legacy.bans[id] || online.length === 0) {
+    if (stopped.has(id) || online.length === 0) {
       if (holders.length || running.length) {
         sim.fail(`${id} should be stopped by the CIB, but is held by [${holders}]`);
       }
