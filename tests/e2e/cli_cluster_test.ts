@@ -86,6 +86,15 @@ Deno.test({
       );
       assert.equal(listed.find((r: { id: string }) => r.id === "db").move.node, target);
 
+      // explain from a non-DC node: the DC's reason names the move.
+      const why = ok(await vigil(cluster, "n3", "explain", "db"), "explain");
+      assert.match(why, new RegExp(`^db: placed on ${target}`));
+      const whyJson = JSON.parse(
+        ok(await vigil(cluster, "n2", "explain", "db", "--json"), "explain"),
+      );
+      assert.equal(whyJson.node, target);
+      assert.ok(Object.keys(whyJson.scores).length === 3, JSON.stringify(whyJson.scores));
+
       // stop web: stopped everywhere; start brings it back.
       ok(await vigil(cluster, "n1", "resource", "stop", "web"), "stop");
       await until(
