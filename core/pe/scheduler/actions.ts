@@ -324,7 +324,7 @@ function createRecurringActions(ws: WorkingSet, rsc: SchedResource): void {
     if (op.intervalMs <= 0 || !op.enabled) continue;
     if (op.role !== undefined && op.role !== "Started" && op.role !== "Unpromoted") continue;
     const start = startAction(ws, rsc, node, true);
-    const active = rsc.activeRecurring.has(`${node.index}:${op.name}:${op.intervalMs}`);
+    const active = rsc.activeRecurring?.has(`${node.index}:${op.name}:${op.intervalMs}`) === true;
     const optional = active && (start.flags & Flag.Optional) !== 0;
     const mon = customAction(
       ws,
@@ -619,7 +619,7 @@ function collectProbes(
     for (const c of rsc.children) collectProbes(ws, c, node, out);
     return;
   }
-  if (rsc.orphan || rsc.knownOn.has(node.index)) return;
+  if (rsc.orphan || rsc.knownOn?.has(node.index)) return;
   out.push(rsc);
 }
 

@@ -134,9 +134,9 @@ function primitiveAssign(
   }
   if (!rsc.managed) {
     rsc.nextRole = rsc.role;
-    finalizeAssignment(rsc, currentNode(rsc), true);
+    finalizeAssignment(ws, rsc, currentNode(rsc), true);
   } else if (o.stopAllResources) {
-    finalizeAssignment(rsc, null, true);
+    finalizeAssignment(ws, rsc, null, true);
   } else if (rsc.provisional) {
     assignBestNode(ws, rsc, prefer);
   }
@@ -203,11 +203,12 @@ function assignBestNode(ws: WorkingSet, rsc: SchedResource, prefer: SchedNode | 
       }
     }
   }
-  return finalizeAssignment(rsc, chosen, false);
+  return finalizeAssignment(ws, rsc, chosen, false);
 }
 
 /** pcmk__finalize_assignment: assigns a primitive to a node (or to none). */
 export function finalizeAssignment(
+  ws: WorkingSet,
   rsc: SchedResource,
   chosenIn: SchedNode | null,
   force: boolean,
@@ -222,7 +223,8 @@ export function finalizeAssignment(
   }
   unassign(rsc);
   rsc.provisional = false;
-  rsc.assignScores = rsc.allowed.slice();
+  // The snapshot only serves explanations: 100k copies cost tens of MB otherwise.
+  if (ws.keepAssignScores) rsc.assignScores = rsc.allowed.slice();
   if (!chosen) {
     rsc.nextRole = Role.Stopped;
     return false;
@@ -251,7 +253,7 @@ export function assignResource(
   force: boolean,
 ): void {
   if (rsc.children.length === 0) {
-    finalizeAssignment(rsc, node, force);
+    finalizeAssignment(ws, rsc, node, force);
     return;
   }
   for (const child of rsc.children) assignResource(ws, child, node, force);

@@ -261,10 +261,10 @@ export function newOrdering(
   ws.orderings.push({
     id: ws.orderings.length,
     firstRsc: firstRsc ?? firstAction?.rsc ?? null,
-    firstTask: firstTask ?? firstAction?.uuid ?? null,
+    firstTask: ws.internKey(firstTask ?? firstAction?.uuid ?? null),
     firstAction,
     thenRsc: thenRsc ?? thenAction?.rsc ?? null,
-    thenTask: thenTask ?? thenAction?.uuid ?? null,
+    thenTask: ws.internKey(thenTask ?? thenAction?.uuid ?? null),
     thenAction,
     flags,
   });

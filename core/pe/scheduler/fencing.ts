@@ -115,10 +115,10 @@ function stonithOrdering(ws: WorkingSet, rsc: SchedResource, op: Action): void {
 }
 
 function knownOn(rsc: SchedResource, node: SchedNode): boolean {
-  if (rsc.knownOn.has(node.index)) return true;
+  if (rsc.knownOn?.has(node.index)) return true;
   const p = rsc.parent;
   return rsc.variant === "primitive" && p !== null && p.variant === "clone" && !p.unique &&
-    p.knownOn.has(node.index);
+    p.knownOn?.has(node.index) === true;
 }
 
 function orderStopsBeforeShutdown(ws: WorkingSet, node: SchedNode, down: Action): void {

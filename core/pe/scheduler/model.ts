@@ -138,8 +138,8 @@ export interface SchedResource {
   nextRole: RoleValue;
   /** Nodes it is active on (parents accumulate their children's). */
   runningOn: SchedNode[];
-  /** Node indexes where its state is known (has history). */
-  knownOn: Set<number>;
+  /** Node indexes where its state is known (has history); null until the first (saves a Set per resource). */
+  knownOn: Set<number> | null;
   failed: boolean;
   /** Recovery needs a stop (pe_rsc_stop). */
   stopNeeded: boolean;
@@ -148,8 +148,8 @@ export interface SchedResource {
   startPending: boolean;
   /** History entries were recorded under this name (clone instances). */
   cloneName: string | undefined;
-  /** Recurring operations active per node: "nodeIndex:task:intervalMs". */
-  activeRecurring: Set<string>;
+  /** Recurring operations active per node: "nodeIndex:task:intervalMs"; null while none. */
+  activeRecurring: Set<string> | null;
 
   // Placement.
   allowed: NodeScores;

@@ -74,6 +74,7 @@ export interface ScheduleResult {
 /** Runs the scheduler stages and returns the working set (for tests and tools). */
 export function runScheduler(cib: CibDocument, opts: ScheduleOptions = {}): WorkingSet {
   const ws = unpackCib(cib, { now: opts.now });
+  ws.keepAssignScores = opts.explain === true;
   unpackConstraints(ws, cib);
   applyLocations(ws);
   applyNodeCriteria(ws);

@@ -360,14 +360,14 @@ export class ResourceBuilder {
       role: Role.Stopped,
       nextRole: Role.Unknown,
       runningOn: [],
-      knownOn: new Set(),
+      knownOn: null,
       failed: false,
       stopNeeded: false,
       blocked: false,
       failureIgnored: false,
       startPending: false,
       cloneName: undefined,
-      activeRecurring: new Set(),
+      activeRecurring: null,
       allowed: newScoreTable(ws.nodes.length),
       provisional: true,
       allocating: false,
@@ -955,7 +955,7 @@ class StatusUnpacker {
     if (rsc.role !== Role.Unknown) {
       let iter: SchedResource | null = rsc;
       while (iter) {
-        iter.knownOn.add(node.index);
+        (iter.knownOn ??= new Set()).add(node.index);
         if (iter.unique) break;
         iter = iter.parent;
       }
@@ -1066,7 +1066,7 @@ function recordActiveRecurring(
     if (start < stop && i <= stop) continue;
     if (i < start) continue;
     if (r.intervalMs === 0 || r.status === "pending") continue;
-    rsc.activeRecurring.add(`${node.index}:${r.operation}:${r.intervalMs}`);
+    (rsc.activeRecurring ??= new Set()).add(`${node.index}:${r.operation}:${r.intervalMs}`);
   }
 }
 

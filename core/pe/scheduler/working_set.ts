@@ -37,11 +37,20 @@ export class WorkingSet {
   readonly actions: Action[] = [];
   /** Non-resource actions by key (fencing, shutdown, probe bookkeeping). */
   private readonly clusterActions = new Map<string, Action>();
-  /** Resource actions by "uuid@node" per resource index. */
-  private readonly actionIndex = new Map<string, Action>();
+  /**
+   * Resource actions by "uuid|node index", only for resources with many
+   * actions; the rest are found by scanning their short `actions` list, which
+   * spares one key string and map entry per action (hundreds of thousands at
+   * 100k resources).
+   */
+  private readonly bigActionIndex = new Map<SchedResource, Map<string, Action>>();
   /** Notes that concern the whole run (warnings for the report). */
   readonly warnings: string[] = [];
   dcNode: SchedNode | null = null;
+  /** Keep each primitive's scores at assignment time (only explanations read them). */
+  keepAssignScores = false;
+  /** One copy of each action key (uuids and ordering tasks repeat several times per resource). */
+  private readonly keys = new Map<string, string>();
 
   constructor(readonly options: SchedOptions) {}
 
@@ -62,20 +71,49 @@ export class WorkingSet {
 
   /** Finds an action of `rsc` with key `uuid` on `node` (null node matches null only). */
   findAction(rsc: SchedResource | null, uuid: string, node: SchedNode | null): Action | undefined {
-    const key = actionKey(rsc, uuid, node);
-    return rsc ? this.actionIndex.get(key) : this.clusterActions.get(key);
+    if (!rsc) return this.clusterActions.get(actionKey(null, uuid, node));
+    const list = rsc.actions;
+    if (list.length <= SCAN_LIMIT) {
+      // The latest match wins, as with the map (a later action replaces an earlier key).
+      for (let i = list.length - 1; i >= 0; i--) {
+        const a = list[i];
+        if (a.node === node && a.uuid === uuid) return a;
+      }
+      return undefined;
+    }
+    let index = this.bigActionIndex.get(rsc);
+    if (!index) {
+      index = new Map();
+      for (const a of list) index.set(rscActionKey(a.uuid, a.node), a);
+      this.bigActionIndex.set(rsc, index);
+    }
+    return index.get(rscActionKey(uuid, node));
+  }
+
+  /**
+   * The shared copy of an action key: keys are built by concatenation, and
+   * keeping one (flattened) copy instead of every built one saves memory at scale.
+   */
+  internKey(key: string): string;
+  internKey(key: string | null): string | null;
+  internKey(key: string | null): string | null {
+    if (key === null) return null;
+    const known = this.keys.get(key);
+    if (known !== undefined) return known;
+    this.keys.set(key, key);
+    return key;
   }
 
   /** Indexes a new action. */
   registerAction(action: Action): void {
+    action.uuid = this.internKey(action.uuid);
     action.seq = this.actions.length;
     this.actions.push(action);
-    const key = actionKey(action.rsc, action.uuid, action.node);
     if (action.rsc) {
-      this.actionIndex.set(key, action);
       action.rsc.actions.push(action);
+      this.bigActionIndex.get(action.rsc)?.set(rscActionKey(action.uuid, action.node), action);
     } else {
-      this.clusterActions.set(key, action);
+      this.clusterActions.set(actionKey(null, action.uuid, action.node), action);
     }
   }
 
@@ -95,8 +133,15 @@ export class WorkingSet {
   }
 }
 
+/** Resources with at most this many actions are searched linearly (no index). */
+const SCAN_LIMIT = 16;
+
 function actionKey(rsc: SchedResource | null, uuid: string, node: SchedNode | null): string {
   return `${rsc ? rsc.index : -1}|${uuid}|${node ? node.index : -1}`;
+}
+
+function rscActionKey(uuid: string, node: SchedNode | null): string {
+  return `${uuid}|${node ? node.index : -1}`;
 }
 
 /**
