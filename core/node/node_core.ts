@@ -307,6 +307,18 @@ const MAX_DONE_RC = 64;
 const MAX_ACCEPTED = 1024;
 
 /** The pure state machine of one node. */
+/** What the DC last planned from, and the plan. */
+interface LastPlan {
+  /** The scheduler's input. */
+  input: CibDocument;
+  /** What it decided. */
+  result: ScheduleResult;
+  /** Its "now" (wall clock). */
+  wallNow: number;
+  /** Computed on first use: /status and /explain ask often, the input changes seldom. */
+  explanations?: Explanation[];
+}
+
 export class NodeCore {
   readonly #opts:
     & Required<
@@ -342,7 +354,7 @@ export class NodeCore {
   /** rc of recently finished DC actions here (for repeated requests and heartbeats). */
   readonly #doneRc = new Map<string, number>();
   /** The scheduler's input and result of the last plan (DC only). */
-  #lastPlan: { input: CibDocument; result: ScheduleResult; wallNow: number } | null = null;
+  #lastPlan: LastPlan | null = null;
   /** When the DC may plan again after an aborted transition with nothing else changed. */
   #retryAt = -Infinity;
   /** The aborted transition already given its retry time. */
@@ -519,8 +531,7 @@ export class NodeCore {
   explain(resource: string): ResourceExplanation | null {
     const plan = this.#lastPlan;
     if (!plan || !this.#election.isDc || resource.startsWith(INPUT_CONSTRAINT_PREFIX)) return null;
-    const result = schedule(plan.input, { now: plan.wallNow, explain: true });
-    const all: Explanation[] = result.explanations ?? [];
+    const all = this.#explanations(plan);
     const found = all.find((e) => e.resource === resource) ??
       all.find((e) => e.resource.startsWith(`${resource}:`));
     if (!found) return null;
@@ -631,18 +642,20 @@ export class NodeCore {
     return next;
   }
 
+  /** The explanations of the last plan, computed once per plan. */
+  #explanations(plan: LastPlan): Explanation[] {
+    plan.explanations ??= schedule(plan.input, { now: plan.wallNow, explain: true })
+      .explanations ?? [];
+    return plan.explanations;
+  }
+
   /** The node's view of the cluster for the status page. */
   snapshot(): NodeSnapshot {
     const agreed = this.#membership.agreed;
     // Every node hears every member's LRM table: the status is the same view the DC plans from.
     const status = this.#statusFromReports();
     const plan = this.#election.isDc ? this.#lastPlan : null;
-    const explained = plan
-      ? new Map(
-        (schedule(plan.input, { now: plan.wallNow, explain: true }).explanations ?? [])
-          .map((e) => [e.resource, e]),
-      )
-      : null;
+    const explained = plan ? new Map(this.#explanations(plan).map((e) => [e.resource, e])) : null;
     const resources = this.#primitiveList().map((r): ResourceView => {
       const on = Object.entries(status)
         .filter(([, rs]) => rs[r.id] && rs[r.id].state !== "stopped")
