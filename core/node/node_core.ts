@@ -70,7 +70,6 @@ import {
   buildSchedulerInput,
   cibPrimitives,
   findPrimitive,
-  INPUT_CONSTRAINT_PREFIX,
   type NodeFacts,
   type PrimitiveInfo,
 } from "./scheduler_input.ts";
@@ -530,7 +529,7 @@ export class NodeCore {
    */
   explain(resource: string): ResourceExplanation | null {
     const plan = this.#lastPlan;
-    if (!plan || !this.#election.isDc || resource.startsWith(INPUT_CONSTRAINT_PREFIX)) return null;
+    if (!plan || !this.#election.isDc) return null;
     const all = this.#explanations(plan);
     const found = all.find((e) => e.resource === resource) ??
       all.find((e) => e.resource.startsWith(`${resource}:`));
@@ -644,7 +643,11 @@ export class NodeCore {
 
   /** The explanations of the last plan, computed once per plan. */
   #explanations(plan: LastPlan): Explanation[] {
-    plan.explanations ??= schedule(plan.input, { now: plan.wallNow, explain: true })
+    plan.explanations ??= schedule(plan.input, {
+      now: plan.wallNow,
+      explain: true,
+      fencingAvailable: this.#opts.fenceDriver !== undefined,
+    })
       .explanations ?? [];
     return plan.explanations;
   }
@@ -1387,7 +1390,10 @@ export class NodeCore {
     const input = this.#schedulerInput(agreed);
     let result: ScheduleResult;
     try {
-      result = schedule(input, { now: wallNow });
+      result = schedule(input, {
+        now: wallNow,
+        fencingAvailable: this.#opts.fenceDriver !== undefined,
+      });
     } catch (err) {
       this.#emit({ type: "log", text: `policy engine failed: ${String(err)}` });
       return;
@@ -1441,7 +1447,6 @@ export class NodeCore {
       quorumPending: this.#quorumPending,
       bans: [...this.#yielded.keys()].map((resource) => ({ resource, node: this.self })),
       nodeScores: this.#nodeScores(agreed.members),
-      ...(this.#opts.fenceDriver !== undefined ? { fenceDriver: this.#opts.fenceDriver } : {}),
     });
   }
 
@@ -1471,13 +1476,6 @@ export class NodeCore {
       this.#emit({ type: "log", text: `${d.key}: ${d.operation} is not supported by the LRM` });
       const detail = `${d.operation} is not supported`;
       for (const x of this.#te.result(d.opId, false, this.#now, detail)) this.#dispatch(x);
-      return;
-    }
-    if (d.resource.startsWith(INPUT_CONSTRAINT_PREFIX)) {
-      // The stand-in fence device (scheduler_input.ts) runs nowhere: a probe finds it stopped.
-      for (const x of this.#te.result(d.opId, d.probe, this.#now, "stand-in fence device")) {
-        this.#dispatch(x);
-      }
       return;
     }
     this.#dispatched.set(d.opId, d);

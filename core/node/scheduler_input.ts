@@ -26,7 +26,7 @@
 import { expireMoves } from "../cib/cib_update.ts";
 import type { CibDocument } from "../cib/schema/document.ts";
 import type { LocationConstraint } from "../cib/schema/constraints.ts";
-import { type Primitive, primitiveSchema, type Resource } from "../cib/schema/resources.ts";
+import type { Primitive, Resource } from "../cib/schema/resources.ts";
 import type { NodeStatus, OperationRecord } from "../cib/schema/status.ts";
 import { INFINITY } from "../score.ts";
 import type { LrmReport, ReportedResource } from "./lrm_report.ts";
@@ -67,13 +67,6 @@ export interface SchedulerInputOptions {
   bans: readonly InputBan[];
   /** Connectivity score per node (ping devices), added for every resource. */
   nodeScores: Readonly<Record<string, number>>;
-  /**
-   * The fence driver the DC fences with (node configuration `fencing`), if any. The policy
-   * engine fences only when the CIB has a fence device (a `stonith:` primitive), so one
-   * stands in for it in the copy: never probed, never started, only there to say that
-   * fencing can be carried out.
-   */
-  fenceDriver?: string;
 }
 
 /** Prefix of the location constraints this module adds to the input copy. */
@@ -127,38 +120,6 @@ export function buildSchedulerInput(o: SchedulerInputOptions): CibDocument {
       extra.push(location(`${INPUT_CONSTRAINT_PREFIX}ping-${r.id}-${node}`, r.id, node, score));
     }
   }
-  const resources = config.resources.slice();
-  if (o.fenceDriver !== undefined && config.options.stonithEnabled) {
-    const id = `${INPUT_CONSTRAINT_PREFIX}fence-device`;
-    resources.push(primitiveSchema.parse({
-      kind: "primitive",
-      id,
-      agent: `stonith:${o.fenceDriver}`,
-      meta: { ...FENCE_DEVICE_META },
-    }));
-    for (const n of config.nodes) {
-      extra.push({
-        ...location(`${id}-${n.name}`, id, n.name, -INFINITY),
-        resourceDiscovery: "never",
-      });
-      // Known not to run anywhere: nothing to probe.
-      const status = nodes[n.name];
-      if (status.online) {
-        status.resources[id] = {
-          agent: `stonith:${o.fenceDriver}`,
-          operations: [{
-            id: `${id}_monitor_0`,
-            operation: "monitor",
-            intervalMs: 0,
-            callId: 0,
-            rc: 7,
-            expectedRc: 7,
-            status: "done",
-          }],
-        };
-      }
-    }
-  }
   const options = o.quorumPending
     ? { ...config.options, noQuorumPolicy: "freeze" as const }
     : config.options;
@@ -166,7 +127,6 @@ export function buildSchedulerInput(o: SchedulerInputOptions): CibDocument {
     version: live.version,
     config: {
       ...config,
-      resources,
       options,
       constraints: {
         ...config.constraints,
@@ -269,9 +229,6 @@ export function historyRecords(
   }
   return out;
 }
-
-/** Meta attributes of the stand-in fence device: unmanaged and stopped. */
-const FENCE_DEVICE_META = { targetRole: "Stopped", isManaged: false };
 
 const STATUS: Record<string, OperationRecord["status"]> = {
   done: "done",

@@ -212,10 +212,9 @@ Deno.test("scheduler input: a dead node with the resource is fenced first with s
   assert.deepEqual(noDevice.fence, []);
   assert.ok(!noDevice.actions.some((a) => a.task === "start"), noDevice.summary.join("\n"));
 
-  const on = buildSchedulerInput(
-    input(nodes, { doc: cib({ stonith: true }), fenceDriver: "test-fence" }),
-  );
-  const withFencing = schedule(on, { now: NOW });
+  // With a configured fence driver the daemon tells the scheduler fencing is available.
+  const on = buildSchedulerInput(input(nodes, { doc: cib({ stonith: true }) }));
+  const withFencing = schedule(on, { now: NOW, fencingAvailable: true });
   assert.deepEqual(withFencing.fence, ["n3"]);
   const fence = withFencing.actions.find((a) => a.type === "fence" && a.node === "n3");
   const start = withFencing.actions.find((a) => a.task === "start" && a.resource === "web");
@@ -233,13 +232,13 @@ Deno.test("scheduler input: a dead node with the resource is fenced first with s
   const fenced = buildSchedulerInput(input({
     ...nodes,
     n3: { member: false, report: { web: running() }, cleanlyDown: true },
-  }, { doc: cib({ stonith: true }), fenceDriver: "test-fence" }));
+  }, { doc: cib({ stonith: true }) }));
   assert.equal(fenced.status.nodes.n3.expected, "down");
   assert.deepEqual(fenced.status.nodes.n3.resources, {});
-  const after = schedule(fenced, { now: NOW });
+  const after = schedule(fenced, { now: NOW, fencingAvailable: true });
   assert.deepEqual(after.fence, []);
   assert.equal(after.placement.web.nodes.length, 1);
-  // The stand-in fence device is never probed or started.
+  // Nothing the DC added to its input is ever probed or started.
   assert.ok(!after.actions.some((a) => a.resource?.startsWith("vigil-dc-fence")));
 });
 

@@ -43,6 +43,8 @@ export interface ScheduleOptions {
   explain?: boolean;
   /** Leave probes out of the graph (they do not change placement). */
   probes?: boolean;
+  /** Fencing can be carried out without a fence device in the CIB (a configured driver). */
+  fencingAvailable?: boolean;
 }
 
 /** Where a primitive (or clone instance) is after the transition. */
@@ -73,7 +75,10 @@ export interface ScheduleResult {
 
 /** Runs the scheduler stages and returns the working set (for tests and tools). */
 export function runScheduler(cib: CibDocument, opts: ScheduleOptions = {}): WorkingSet {
-  const ws = unpackCib(cib, { now: opts.now });
+  const ws = unpackCib(cib, {
+    now: opts.now,
+    ...(opts.fencingAvailable ? { fencingAvailable: true } : {}),
+  });
   ws.keepAssignScores = opts.explain === true;
   unpackConstraints(ws, cib);
   applyLocations(ws);

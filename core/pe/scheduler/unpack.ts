@@ -42,6 +42,11 @@ import { isAnonClone, resourceLocation, topResource, WorkingSet } from "./workin
 export interface UnpackOptions {
   /** "Now" in ms since the epoch; defaults to the CIB's executionDate, else 0. */
   now?: number;
+  /**
+   * Fencing can be carried out even though the CIB has no fence device (`stonith:`
+   * primitive): the daemon fences with its configured driver.
+   */
+  fencingAvailable?: boolean;
 }
 
 /** Pacemaker's op-status numbers. */
@@ -104,7 +109,7 @@ const Rc = {
 export function unpackCib(cib: CibDocument, opts: UnpackOptions = {}): WorkingSet {
   const config = cib.config;
   const o = config.options;
-  const haveStonithResource = hasFenceDevice(config.resources);
+  const haveStonithResource = opts.fencingAvailable === true || hasFenceDevice(config.resources);
   const nowMs = opts.now ?? (cib.status.executionDate ?? 0) * 1000;
   let noQuorumPolicy = o.noQuorumPolicy;
   if (noQuorumPolicy === "suicide" && !o.stonithEnabled) noQuorumPolicy = "stop";
