@@ -2,7 +2,7 @@
  * The smallest test runner that works inside the compiled binary: a contract suite is a
  * list of named checks, each a function that throws (usually a `node:assert` error) when
  * the plugin breaks the contract. `vigil plugin test` runs them with {@link runChecks};
- * the Deno test wrappers in `tests/plugins/` register each one as a `Deno.test`.
+ * the wrappers in `tests/plugins/` register each one as a test of the test runner.
  *
  * @example
  * ```ts
